@@ -1,0 +1,154 @@
+import { z } from 'zod';
+
+/**
+ * Every setting the apps read, validated once before bootstrap. A missing or malformed
+ * variable fails start-up with its name, never later at first use.
+ */
+
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const csv = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0),
+);
+
+const kafkaSchema = z.object({
+  KAFKA_BROKERS: csv.pipe(z.array(z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port')).min(1)),
+  KAFKA_CLIENT_ID: z.string().min(1).default('settlement'),
+  KAFKA_TOPIC: z.string().min(1).default('transactions'),
+  KAFKA_DLQ_TOPIC: z.string().min(1).default('transactions.dlq'),
+  KAFKA_OUTCOME_TOPIC: z.string().min(1).default('settlements'),
+  KAFKA_GROUP_ID: z.string().min(1).default('settlement-ingest'),
+  KAFKA_SSL: bool.default(false),
+  /** none | plain | scram-sha-256 | scram-sha-512 | aws-msk-iam (SASL OAUTHBEARER with IAM). */
+  KAFKA_SASL_MECHANISM: z
+    .enum(['none', 'plain', 'scram-sha-256', 'scram-sha-512', 'aws-msk-iam'])
+    .default('none'),
+  KAFKA_SASL_USERNAME: z.string().optional(),
+  KAFKA_SASL_PASSWORD: z.string().optional(),
+  AWS_REGION: z.string().optional(),
+});
+
+const temporalSchema = z.object({
+  TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('settlement'),
+  TEMPORAL_TLS: bool.default(false),
+  TEMPORAL_API_KEY: z.string().optional(),
+});
+
+const databaseSchema = z.object({
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://user@host:port/db'),
+  DATABASE_POOL_MAX: positiveInt.default(10),
+});
+
+const commonSchema = z.object({
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+const ingestSchema = z.object({
+  INGEST_HTTP_PORT: port.default(3001),
+  BATCH_MAX_SIZE: positiveInt.max(10_000).default(2000),
+  BATCH_MAX_WAIT_MS: positiveInt.default(200),
+  MAX_IN_FLIGHT_BATCHES_PER_PARTITION: positiveInt.default(8),
+  MAX_IN_FLIGHT_BATCHES: positiveInt.default(64),
+});
+
+const workerSchema = z.object({
+  WORKER_HTTP_PORT: port.default(3002),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(8),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: positiveInt.default(16),
+});
+
+const adminSchema = z.object({
+  ADMIN_PORT: port.default(3000),
+  /** The operator token of CONTRACT.md; always accepted when set. */
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Further tokens, comma separated, for rotation. */
+  ADMIN_OPERATOR_TOKENS: csv.default([]),
+  ADMIN_READONLY_TOKENS: csv.default([]),
+  REPLAY_MAX_MESSAGES_PER_SECOND: positiveInt.default(5000),
+});
+
+const defaults: Record<string, string> = {
+  KAFKA_BROKERS: '127.0.0.1:9092',
+  TEMPORAL_ADDRESS: '127.0.0.1:7233',
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/settlement',
+};
+
+export const schemas = {
+  common: commonSchema,
+  kafka: kafkaSchema,
+  temporal: temporalSchema,
+  database: databaseSchema,
+  ingest: ingestSchema,
+  worker: workerSchema,
+  admin: adminSchema,
+} as const;
+
+export type CommonConfig = z.infer<typeof commonSchema>;
+export type KafkaConfig = z.infer<typeof kafkaSchema>;
+export type TemporalConfig = z.infer<typeof temporalSchema>;
+export type DatabaseConfig = z.infer<typeof databaseSchema>;
+export type IngestConfig = z.infer<typeof ingestSchema>;
+export type WorkerConfig = z.infer<typeof workerSchema>;
+export type AdminConfig = z.infer<typeof adminSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Part = keyof typeof schemas;
+type ConfigOf<P extends Part> = z.infer<(typeof schemas)[P]>;
+type Merge<P extends Part[]> = P extends [infer H extends Part, ...infer T extends Part[]]
+  ? ConfigOf<H> & Merge<T>
+  : unknown;
+
+/**
+ * Validates the given parts of the environment into one typed, frozen object. Every
+ * problem is reported at once, each with the variable's name.
+ */
+export function loadConfig<P extends Part[]>(
+  parts: [...P],
+  env: NodeJS.ProcessEnv = process.env,
+): Readonly<CommonConfig & Merge<P>> {
+  const source: Record<string, string | undefined> = { ...defaults };
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && value !== '') source[key] = value;
+  }
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const part of ['common', ...parts] as Part[]) {
+    const result = schemas[part].safeParse(source);
+    if (result.success) {
+      Object.assign(out, result.data);
+    } else {
+      for (const issue of result.error.issues) {
+        const name = issue.path.join('.');
+        const shown = source[name] === undefined ? 'is missing' : `is invalid: ${issue.message}`;
+        problems.push(`${name} ${shown}`);
+      }
+    }
+  }
+  if (out.KAFKA_SASL_MECHANISM === 'aws-msk-iam' && !out.AWS_REGION) {
+    problems.push('AWS_REGION is missing (required when KAFKA_SASL_MECHANISM=aws-msk-iam)');
+  }
+  const needsCredentials = ['plain', 'scram-sha-256', 'scram-sha-512'];
+  if (needsCredentials.includes(out.KAFKA_SASL_MECHANISM as string)) {
+    if (!out.KAFKA_SASL_USERNAME) problems.push('KAFKA_SASL_USERNAME is missing');
+    if (!out.KAFKA_SASL_PASSWORD) problems.push('KAFKA_SASL_PASSWORD is missing');
+  }
+  if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
+  return Object.freeze(out) as Readonly<CommonConfig & Merge<P>>;
+}
+
+/** All variable names the apps understand; deployment checks compare manifests against it. */
+export function knownVariables(): string[] {
+  return Object.values(schemas).flatMap((s) => Object.keys(s.shape));
+}

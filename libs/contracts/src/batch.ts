@@ -1,0 +1,62 @@
+/**
+ * The micro-batch as it travels from ingest to the settleBatch workflow. Kept free of
+ * Node and framework imports: workflow code imports it.
+ *
+ * Offsets are decimal strings (Kafka offsets are int64). A batch covers the half-open
+ * position range [fromOffset, nextOffset): fromOffset is where the partition stood before
+ * the batch (the end of the previous batch, or the committed offset on resume), so
+ * consecutive batches of a partition chain exactly, whatever gaps the log has.
+ */
+export interface BatchMessage {
+  offset: string;
+  /** Message key, UTF-8 (the debit account), or null. */
+  key: string | null;
+  /** The original value, UTF-8, exactly as read. */
+  value: string;
+  /** Broker timestamp, epoch milliseconds as a decimal string. */
+  timestamp: string;
+  headers?: Record<string, string>;
+}
+
+export interface SettleBatchInput {
+  batchId: string;
+  topic: string;
+  partition: number;
+  fromOffset: string;
+  nextOffset: string;
+  /** Valid messages only, in offset order; invalid ones were dead-lettered by ingest. */
+  messages: BatchMessage[];
+  /** How many messages of the range ingest dead-lettered (for the batch's counts). */
+  deadLettered: number;
+  /** Epoch ms when ingest closed the batch (for latency metrics). */
+  closedAt: number;
+  /** Set by replay: settle through the same path but never move the live partition cursor. */
+  replayId?: string;
+}
+
+export interface SettleBatchResult {
+  batchId: string;
+  settled: number;
+  rejected: number;
+  duplicates: number;
+  deadLettered: number;
+  /** true when the ledger already held this batch (a retry or redelivery). */
+  alreadyApplied: boolean;
+}
+
+/**
+ * Deterministic ids: a redelivered batch maps to the same workflow id, so Temporal refuses
+ * a second start and the ledger's keys refuse a second effect.
+ */
+export function batchIdFor(
+  topic: string,
+  partition: number,
+  fromOffset: string,
+  nextOffset: string,
+): string {
+  return `${topic}-${partition}-${fromOffset}-${nextOffset}`;
+}
+
+export function settleBatchWorkflowId(batchId: string): string {
+  return `settle-${batchId}`;
+}
