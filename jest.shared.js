@@ -8,6 +8,8 @@ const libs = [
   'activities',
   'kafka',
   'observability',
+  'temporal',
+  'platform',
   'config',
 ];
 

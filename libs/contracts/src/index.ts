@@ -1,2 +1,3 @@
 export * from './names';
 export * from './batch';
+export * from './dead-letter';

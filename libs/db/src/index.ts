@@ -1,3 +1,4 @@
 export * from './schema';
 export * from './client';
 export * from './migrate';
+export * from './ledger-store';

@@ -1,0 +1,107 @@
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type BeforeApplicationShutdown,
+} from '@nestjs/common';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type LogLevel,
+} from '@temporalio/worker';
+import type { Kafka, Producer } from 'kafkajs';
+import type { DatabaseConfig, KafkaConfig, TemporalConfig, WorkerConfig } from '@settlement/config';
+import type { DatabaseHandle } from '@settlement/db';
+import { createActivities } from '@settlement/activities';
+import { connectionOptions } from '@settlement/temporal';
+import { CONFIG, DATABASE, KAFKA, LOGGER, type Logger } from '@settlement/platform';
+
+type Config = KafkaConfig & TemporalConfig & DatabaseConfig & WorkerConfig & { LOG_LEVEL: string };
+
+/** Where the workflow bundle starts; the same relative path holds in src/ and dist/. */
+export const WORKFLOWS_PATH = require.resolve('../../../libs/workflows/src');
+
+let runtimeInstalled = false;
+
+/**
+ * Runs the Temporal worker inside the Nest lifecycle: started after bootstrap, drained on
+ * SIGTERM (in-flight activities finish) before the connections close.
+ */
+@Injectable()
+export class TemporalWorkerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private worker?: Worker;
+  private running?: Promise<void>;
+  private producer?: Producer;
+  private connection?: NativeConnection;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(DATABASE) private readonly database: DatabaseHandle,
+    @Inject(KAFKA) private readonly kafka: Kafka,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    installRuntime(this.logger, this.config.LOG_LEVEL);
+    this.producer = this.kafka.producer({ allowAutoTopicCreation: false });
+    await this.producer.connect();
+    this.connection = await NativeConnection.connect(connectionOptions(this.config));
+    this.worker = await Worker.create({
+      connection: this.connection,
+      namespace: this.config.TEMPORAL_NAMESPACE,
+      taskQueue: this.config.TEMPORAL_TASK_QUEUE,
+      workflowsPath: WORKFLOWS_PATH,
+      activities: createActivities({
+        db: this.database.db,
+        producer: this.producer,
+        topics: {
+          outcomes: this.config.KAFKA_OUTCOME_TOPIC,
+          deadLetters: this.config.KAFKA_DLQ_TOPIC,
+        },
+        logger: this.logger,
+      }),
+      maxConcurrentActivityTaskExecutions: this.config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentWorkflowTaskExecutions: this.config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      // A SIGTERM lets in-flight settle transactions commit before the pod goes away.
+      shutdownGraceTime: '30s',
+    });
+    this.running = this.worker.run();
+    this.running.catch((err: unknown) => {
+      this.logger.fatal({ err }, 'temporal worker stopped unexpectedly');
+      process.exit(1);
+    });
+    this.logger.info({ taskQueue: this.config.TEMPORAL_TASK_QUEUE }, 'temporal worker running');
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.worker && this.worker.getState() === 'RUNNING') this.worker.shutdown();
+    await this.running;
+    await this.producer?.disconnect();
+    await this.connection?.close();
+  }
+
+  state(): string {
+    return this.worker?.getState() ?? 'INITIALIZED';
+  }
+}
+
+function installRuntime(logger: Logger, level: string): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const temporalLevel = (
+    ['trace', 'debug', 'info', 'warn', 'error'].includes(level) ? level.toUpperCase() : 'WARN'
+  ) as LogLevel;
+  Runtime.install({
+    // Nest owns the signals; the worker is shut down from its hooks.
+    shutdownSignals: [],
+    logger: new DefaultLogger(temporalLevel, (entry) => {
+      const method =
+        entry.level === 'TRACE'
+          ? 'trace'
+          : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
+      logger[method]({ ...entry.meta, temporal: true }, entry.message);
+    }),
+  });
+}

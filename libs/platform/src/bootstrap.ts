@@ -1,0 +1,36 @@
+import { NestFactory } from '@nestjs/core';
+import type { INestApplication } from '@nestjs/common';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
+import { ConfigError } from '@settlement/config';
+import { createLogger } from '@settlement/observability';
+
+/**
+ * Starts a Nest HTTP application the same way for every service: configuration is
+ * validated before anything connects (a bad variable exits 1 with its name), logs are
+ * JSON, and SIGTERM/SIGINT run Nest's shutdown hooks so in-hand work is finished.
+ */
+export async function runService<C>(options: {
+  service: string;
+  loadConfig: () => C;
+  module: (config: C) => unknown;
+  port: (config: C) => number;
+}): Promise<INestApplication> {
+  const logger = createLogger(options.service);
+  let config: C;
+  try {
+    config = options.loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      logger.fatal({ problems: err.problems }, err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const app = await NestFactory.create(options.module(config) as never, { bufferLogs: true });
+  app.useLogger(app.get(PinoNestLogger));
+  app.enableShutdownHooks();
+  const port = options.port(config);
+  await app.listen(port, '0.0.0.0');
+  logger.info({ port }, `${options.service} listening`);
+  return app;
+}

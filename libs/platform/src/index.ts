@@ -1,0 +1,3 @@
+export * from './bootstrap';
+export * from './tokens';
+export * from './infrastructure.module';
