@@ -1,0 +1,16 @@
+/**
+ * The content hash: the only file of the library that imports a Node module. Workflow code
+ * must not import it (nor index.ts at runtime; `import type` is fine).
+ */
+import { createHash } from 'node:crypto';
+import { canonicalTransaction } from './canonical';
+import type { Transaction } from './transaction';
+
+/**
+ * sha256, lower-case hex (64 chars), of {@link canonicalTransaction}. Equal for the same
+ * transaction whatever its JSON whitespace, key order or extra fields; different as soon as
+ * any semantic field differs (an `id` seen again with another hash is a DUPLICATE_CONFLICT).
+ */
+export function contentHash(tx: Transaction): string {
+  return createHash('sha256').update(canonicalTransaction(tx), 'utf8').digest('hex');
+}

@@ -1,0 +1,229 @@
+/**
+ * The posting engine: pure, deterministic, no I/O, no clock. The worker loads the touched
+ * accounts (locked, in {@link lockOrder}), runs {@link postBatch}, and writes its result.
+ *
+ * Rules, per transaction, in the given order (Kafka offset order within the partition):
+ *   1. debit or credit account unknown (debit checked first)   -> REJECTED UNKNOWN_ACCOUNT
+ *   2. debit or credit account currency != tx currency          -> REJECTED CURRENCY_MISMATCH
+ *   3. debit balance - amount < -debit overdraftLimit           -> REJECTED INSUFFICIENT_FUNDS
+ *      (balance - amount == -overdraftLimit is allowed)
+ *   4. otherwise SETTLED: postings -amount on the debit account, +amount on the credit
+ *      account, and the working balances move at once, so later transactions of the batch
+ *      see the effect of earlier ones (a credit earlier in the batch can fund a later debit).
+ * A rejected transaction changes nothing. Only the debit side is limited: credits have no
+ * ceiling (balances are bigint; PostgreSQL numeric(38,0) would need ~10^19 maximal
+ * transactions to overflow, which is not a reachable state).
+ */
+import { isValidAmount } from './money';
+import type { RejectReason } from './outcomes';
+import type { Transaction } from './transaction';
+
+export interface AccountState {
+  readonly id: string;
+  readonly currency: string;
+  /** May be negative, never below -overdraftLimit. */
+  readonly balance: bigint;
+  /** >= 0n. */
+  readonly overdraftLimit: bigint;
+}
+
+/** What the engine needs of a transaction (a full {@link Transaction} fits). */
+export type PostingTransaction = Pick<
+  Transaction,
+  'id' | 'debitAccount' | 'creditAccount' | 'amount' | 'currency'
+>;
+
+export type PostingSide = 'DEBIT' | 'CREDIT';
+
+export interface Posting {
+  transactionId: string;
+  accountId: string;
+  side: PostingSide;
+  /** Signed: -amount on the DEBIT side, +amount on the CREDIT side. */
+  amount: bigint;
+  currency: string;
+}
+
+export type TransactionOutcome =
+  | { transactionId: string; status: 'SETTLED' }
+  | { transactionId: string; status: 'REJECTED'; reason: RejectReason };
+
+export interface BatchPostingResult {
+  /** One per input transaction, same order. */
+  outcomes: TransactionOutcome[];
+  /** Debit then credit of each settled transaction, in input order. */
+  postings: Posting[];
+  /** Final state of every input account (new objects; the input is never mutated). */
+  balances: Map<string, AccountState>;
+  /** Net movement of each account that got a posting (may be 0n), keys in lock order. */
+  netMovements: Map<string, bigint>;
+  /** Accounts that got a posting, in lock order: the rows to update. */
+  touchedAccountIds: string[];
+}
+
+/**
+ * Orders ids by UTF-16 code unit (= byte order for the ASCII id charset), the order of
+ * PostgreSQL `ORDER BY id COLLATE "C"`. Use it (and that collation) everywhere rows are
+ * locked, so that concurrent batches lock in one global order and cannot deadlock.
+ */
+export function compareIds(a: string, b: string): -1 | 0 | 1 {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Distinct ids sorted by {@link compareIds}. */
+export function lockOrder(ids: Iterable<string>): string[] {
+  return [...new Set(ids)].sort(compareIds);
+}
+
+/** The accounts a batch touches (debit and credit sides), in lock order. */
+export function accountIdsOf(transactions: readonly PostingTransaction[]): string[] {
+  return lockOrder(transactions.flatMap((t) => [t.debitAccount, t.creditAccount]));
+}
+
+/**
+ * Decides one transaction against the current working state, without changing it.
+ * Returns the reject reason, or null when it settles.
+ */
+export function decide(
+  accounts: ReadonlyMap<string, AccountState>,
+  tx: PostingTransaction,
+): RejectReason | null {
+  const debit = accounts.get(tx.debitAccount);
+  const credit = accounts.get(tx.creditAccount);
+  if (debit === undefined || credit === undefined) return 'UNKNOWN_ACCOUNT';
+  if (debit.currency !== tx.currency || credit.currency !== tx.currency) {
+    return 'CURRENCY_MISMATCH';
+  }
+  if (debit.balance - tx.amount < -debit.overdraftLimit) return 'INSUFFICIENT_FUNDS';
+  return null;
+}
+
+/**
+ * Applies a batch's transactions in order to a working copy of `accounts`.
+ * Throws an Error (a caller bug, never a data outcome) when a transaction id repeats in the
+ * batch (deduplicate first, see {@link dedupeWithinBatch}), when debit and credit accounts
+ * are equal, or when an amount is not a bigint in 1..MAX_AMOUNT: validation excludes all three.
+ */
+export function postBatch(
+  accounts: ReadonlyMap<string, AccountState>,
+  transactions: readonly PostingTransaction[],
+): BatchPostingResult {
+  const working = new Map<string, AccountState>();
+  for (const [id, a] of accounts) working.set(id, { ...a });
+  const seen = new Set<string>();
+  const outcomes: TransactionOutcome[] = [];
+  const postings: Posting[] = [];
+  const net = new Map<string, bigint>();
+
+  for (const tx of transactions) {
+    if (seen.has(tx.id)) throw new Error(`transaction ${tx.id} appears twice in the batch`);
+    seen.add(tx.id);
+    if (!isValidAmount(tx.amount)) throw new Error(`transaction ${tx.id} has an invalid amount`);
+    if (tx.debitAccount === tx.creditAccount) {
+      throw new Error(`transaction ${tx.id} debits and credits the same account`);
+    }
+
+    const reason = decide(working, tx);
+    if (reason !== null) {
+      outcomes.push({ transactionId: tx.id, status: 'REJECTED', reason });
+      continue;
+    }
+    const debit = working.get(tx.debitAccount) as AccountState;
+    const credit = working.get(tx.creditAccount) as AccountState;
+    working.set(debit.id, { ...debit, balance: debit.balance - tx.amount });
+    working.set(credit.id, { ...credit, balance: credit.balance + tx.amount });
+    net.set(debit.id, (net.get(debit.id) ?? 0n) - tx.amount);
+    net.set(credit.id, (net.get(credit.id) ?? 0n) + tx.amount);
+    postings.push(
+      {
+        transactionId: tx.id,
+        accountId: tx.debitAccount,
+        side: 'DEBIT',
+        amount: -tx.amount,
+        currency: tx.currency,
+      },
+      {
+        transactionId: tx.id,
+        accountId: tx.creditAccount,
+        side: 'CREDIT',
+        amount: tx.amount,
+        currency: tx.currency,
+      },
+    );
+    outcomes.push({ transactionId: tx.id, status: 'SETTLED' });
+  }
+
+  const touchedAccountIds = lockOrder(net.keys());
+  const netMovements = new Map<string, bigint>();
+  for (const id of touchedAccountIds) netMovements.set(id, net.get(id) as bigint);
+  return { outcomes, postings, balances: working, netMovements, touchedAccountIds };
+}
+
+export interface NetPosition {
+  accountId: string;
+  currency: string;
+  net: bigint;
+}
+
+/** Net of postings per (account, currency), sorted by account id then currency. */
+export function netPositions(postings: readonly Posting[]): NetPosition[] {
+  const byKey = new Map<string, NetPosition>();
+  for (const p of postings) {
+    // '\n' is in neither charset, so the composite key is unambiguous.
+    const key = `${p.accountId}\n${p.currency}`;
+    const cur = byKey.get(key);
+    if (cur) cur.net += p.amount;
+    else byKey.set(key, { accountId: p.accountId, currency: p.currency, net: p.amount });
+  }
+  return [...byKey.values()].sort(
+    (a, b) => compareIds(a.accountId, b.accountId) || compareIds(a.currency, b.currency),
+  );
+}
+
+export interface ConservationCheck {
+  /** True when every currency sums to 0n. */
+  ok: boolean;
+  /** Sum of postings per currency, currencies sorted. */
+  totals: Map<string, bigint>;
+  /** The currencies whose sum is not 0n, sorted. */
+  unbalanced: string[];
+}
+
+/** Invariant 4: per currency, the postings sum to zero. */
+export function checkConservation(postings: readonly Posting[]): ConservationCheck {
+  const sums = new Map<string, bigint>();
+  for (const p of postings) sums.set(p.currency, (sums.get(p.currency) ?? 0n) + p.amount);
+  const totals = new Map<string, bigint>();
+  for (const c of [...sums.keys()].sort(compareIds)) totals.set(c, sums.get(c) as bigint);
+  const unbalanced = [...totals].filter(([, v]) => v !== 0n).map(([c]) => c);
+  return { ok: unbalanced.length === 0, totals, unbalanced };
+}
+
+export interface DedupeResult<T> {
+  /** First occurrence of each id, in input order. */
+  kept: T[];
+  /** Later occurrences with the same content hash as the first: DUPLICATE. */
+  duplicates: T[];
+  /** Later occurrences with another content hash: dead-letter DUPLICATE_CONFLICT. */
+  conflicts: T[];
+}
+
+/**
+ * Splits a batch's items on repeated ids within the batch (the database handles ids seen in
+ * earlier batches). `contentHash` is computed by the caller (see content-hash.ts).
+ */
+export function dedupeWithinBatch<T extends { id: string; contentHash: string }>(
+  items: readonly T[],
+): DedupeResult<T> {
+  const first = new Map<string, string>();
+  const result: DedupeResult<T> = { kept: [], duplicates: [], conflicts: [] };
+  for (const item of items) {
+    const hash = first.get(item.id);
+    if (hash === undefined) {
+      first.set(item.id, item.contentHash);
+      result.kept.push(item);
+    } else if (hash === item.contentHash) result.duplicates.push(item);
+    else result.conflicts.push(item);
+  }
+  return result;
+}
