@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   bigserial,
+  boolean,
   char,
   check,
   customType,
@@ -220,5 +221,95 @@ export const outbox = pgTable(
     index('outbox_unpublished_idx')
       .on(t.batchId)
       .where(sql`${t.publishedAt} is null`),
+  ],
+);
+
+/**
+ * Admin: pause/resume of live consumption, one durable row per consumer group. Every ingest
+ * instance polls it (a few seconds), so the state reaches all instances and survives restarts.
+ */
+export const consumerControls = pgTable('consumer_controls', {
+  groupId: text('group_id').primaryKey(),
+  paused: boolean('paused').notNull().default(false),
+  reason: text('reason'),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  /** Token fingerprint (never the token) of whoever changed it last. */
+  updatedBy: text('updated_by'),
+});
+
+export const AUDIT_OUTCOMES = ['SUCCESS', 'FAILURE'] as const;
+
+/** Admin: every changing request (who, what, when, outcome); append-only by convention. */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+    /** First 8 hex of sha256(token): identifies the token without revealing it. */
+    actor: text('actor').notNull(),
+    role: text('role').notNull(),
+    action: text('action').notNull(),
+    target: text('target'),
+    details: jsonb('details').$type<Record<string, unknown>>(),
+    outcome: text('outcome', { enum: AUDIT_OUTCOMES }).notNull(),
+    statusCode: integer('status_code').notNull(),
+    error: text('error'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    check('audit_log_outcome', sql`${t.outcome} in ('SUCCESS', 'FAILURE')`),
+    index('audit_log_created_idx').on(t.createdAt, t.id),
+  ],
+);
+
+export const REPLAY_STATUSES = ['RUNNING', 'COMPLETED', 'CANCELLED', 'FAILED'] as const;
+export const REPLAY_MODES = ['settle', 'verify'] as const;
+
+/** Admin: compliance replays; progress is written by the replay workflow after each chunk. */
+export const replays = pgTable(
+  'replays',
+  {
+    id: text('id').primaryKey(),
+    workflowId: text('workflow_id').notNull(),
+    topic: text('topic').notNull(),
+    mode: text('mode', { enum: REPLAY_MODES }).notNull(),
+    /** Per partition: [{partition, fromOffset, toOffset}] (offsets as strings, end exclusive). */
+    ranges: jsonb('ranges')
+      .$type<{ partition: number; fromOffset: string; toOffset: string }[]>()
+      .notNull(),
+    /** The request as given (offsets or timestamps). */
+    request: jsonb('request').$type<Record<string, unknown>>().notNull(),
+    status: text('status', { enum: REPLAY_STATUSES }).notNull(),
+    read: bigint('read', { mode: 'bigint' })
+      .notNull()
+      .default(sql`0`),
+    alreadySettled: bigint('already_settled', { mode: 'bigint' })
+      .notNull()
+      .default(sql`0`),
+    settled: bigint('settled', { mode: 'bigint' })
+      .notNull()
+      .default(sql`0`),
+    rejected: bigint('rejected', { mode: 'bigint' })
+      .notNull()
+      .default(sql`0`),
+    deadLettered: bigint('dead_lettered', { mode: 'bigint' })
+      .notNull()
+      .default(sql`0`),
+    /** verify mode: how many re-derived outcomes differ from the ledger, and some samples. */
+    differences: bigint('differences', { mode: 'bigint' })
+      .notNull()
+      .default(sql`0`),
+    differenceSamples: jsonb('difference_samples').$type<Record<string, unknown>[]>(),
+    /** Next offset per partition, as strings: where a resumed workflow continues. */
+    progress: jsonb('progress').$type<Record<string, string>>(),
+    requestedBy: text('requested_by').notNull(),
+    error: text('error'),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [
+    check('replays_status', sql`${t.status} in ('RUNNING', 'COMPLETED', 'CANCELLED', 'FAILED')`),
+    check('replays_mode', sql`${t.mode} in ('settle', 'verify')`),
+    index('replays_created_idx').on(t.createdAt, t.id),
   ],
 );
