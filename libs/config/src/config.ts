@@ -130,7 +130,7 @@ export function loadConfig<P extends Part[]>(
       Object.assign(out, result.data);
     } else {
       for (const issue of result.error.issues) {
-        const name = issue.path.join('.');
+        const name = String(issue.path[0]);
         const shown = source[name] === undefined ? 'is missing' : `is invalid: ${issue.message}`;
         problems.push(`${name} ${shown}`);
       }

@@ -1,0 +1,53 @@
+import { ConfigError, knownVariables, loadConfig } from './config';
+
+describe('loadConfig', () => {
+  it('applies the contract defaults', () => {
+    const config = loadConfig(['kafka', 'temporal', 'database', 'ingest'], {});
+    expect(config.KAFKA_BROKERS).toEqual(['127.0.0.1:9092']);
+    expect(config.KAFKA_TOPIC).toBe('transactions');
+    expect(config.KAFKA_DLQ_TOPIC).toBe('transactions.dlq');
+    expect(config.KAFKA_OUTCOME_TOPIC).toBe('settlements');
+    expect(config.KAFKA_GROUP_ID).toBe('settlement-ingest');
+    expect(config.TEMPORAL_ADDRESS).toBe('127.0.0.1:7233');
+    expect(config.TEMPORAL_NAMESPACE).toBe('default');
+    expect(config.TEMPORAL_TASK_QUEUE).toBe('settlement');
+    expect(config.DATABASE_URL).toBe('postgres://postgres@127.0.0.1:5432/settlement');
+  });
+
+  it('names every bad variable at once', () => {
+    let error: unknown;
+    try {
+      loadConfig(['kafka', 'database', 'ingest'], {
+        KAFKA_BROKERS: 'no-port',
+        DATABASE_URL: 'mysql://x',
+        BATCH_MAX_SIZE: 'ten',
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect(message).toMatch(/KAFKA_BROKERS is invalid/);
+    expect(message).toMatch(/DATABASE_URL is invalid/);
+    expect(message).toMatch(/BATCH_MAX_SIZE is invalid/);
+  });
+
+  it('requires the region for MSK IAM and credentials for SCRAM', () => {
+    expect(() => loadConfig(['kafka'], { KAFKA_SASL_MECHANISM: 'aws-msk-iam' })).toThrow(
+      /AWS_REGION is missing/,
+    );
+    expect(() =>
+      loadConfig(['kafka'], { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u' }),
+    ).toThrow(/KAFKA_SASL_PASSWORD is missing/);
+    expect(
+      loadConfig(['kafka'], { KAFKA_SASL_MECHANISM: 'aws-msk-iam', AWS_REGION: 'eu-west-1' })
+        .KAFKA_SSL,
+    ).toBe(false);
+  });
+
+  it('lists every variable the apps read', () => {
+    expect(knownVariables()).toEqual(
+      expect.arrayContaining(['KAFKA_BROKERS', 'ADMIN_TOKEN', 'BATCH_MAX_SIZE']),
+    );
+  });
+});
