@@ -1,7 +1,15 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { knownVariables, loadConfig } from '@settlement/config';
-import { APP_PARTS, APP_PORT_VAR, APPS, loadCompose, readText, ROOT, STANDARD_VARIABLES } from './support';
+import {
+  APP_PARTS,
+  APP_PORT_VAR,
+  APPS,
+  loadCompose,
+  readText,
+  ROOT,
+  STANDARD_VARIABLES,
+} from './support';
 
 /**
  * docker-compose.yml cannot run on these machines (no Docker engine), so it is checked
@@ -22,10 +30,16 @@ function interpolate(value: unknown): string {
     name === 'ADMIN_TOKEN' ? 'sample-admin-token-0123456789' : `sample-${name}`,
   );
 }
-function published(service: Service): Array<{ host: string; hostPort: number; containerPort: number }> {
+function published(
+  service: Service,
+): Array<{ host: string; hostPort: number; containerPort: number }> {
   return (service.ports ?? []).map((p: string) => {
     const parts = String(p).split(':');
-    return { host: parts.length === 3 ? parts[0] : '0.0.0.0', hostPort: Number(parts.at(-2)), containerPort: Number(parts.at(-1)) };
+    return {
+      host: parts.length === 3 ? parts[0] : '0.0.0.0',
+      hostPort: Number(parts.at(-2)),
+      containerPort: Number(parts.at(-1)),
+    };
   });
 }
 function dockerfileStages(): string[] {
@@ -35,7 +49,16 @@ function dockerfileStages(): string[] {
 describe('docker-compose.yml', () => {
   it('has the whole local stack', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['admin', 'ingest', 'kafka', 'kafka-init', 'migrate', 'postgres', 'temporal', 'worker'].sort(),
+      [
+        'admin',
+        'ingest',
+        'kafka',
+        'kafka-init',
+        'migrate',
+        'postgres',
+        'temporal',
+        'worker',
+      ].sort(),
     );
   });
 
@@ -44,7 +67,11 @@ describe('docker-compose.yml', () => {
     expect(kafka.image).toMatch(/^apache\/kafka:4\./);
     expect(kafka.environment.KAFKA_PROCESS_ROLES).toBe('broker,controller');
     expect(kafka.environment.KAFKA_ADVERTISED_LISTENERS).toContain('127.0.0.1:9092');
-    expect(published(kafka)).toContainEqual({ host: '127.0.0.1', hostPort: 9092, containerPort: 9092 });
+    expect(published(kafka)).toContainEqual({
+      host: '127.0.0.1',
+      hostPort: 9092,
+      containerPort: 9092,
+    });
     expect(Object.keys(services).some((s) => /zookeeper/i.test(s))).toBe(false);
     const script = [services['kafka-init'].command].flat().join('\n');
     for (const topic of ['transactions', 'transactions.dlq', 'settlements']) {
@@ -59,9 +86,15 @@ describe('docker-compose.yml', () => {
         { host: '127.0.0.1', hostPort: 8233, containerPort: 8233 },
       ]),
     );
-    expect(services.temporal.command).toEqual(expect.arrayContaining(['start-dev', '--ui-port', '8233']));
+    expect(services.temporal.command).toEqual(
+      expect.arrayContaining(['start-dev', '--ui-port', '8233']),
+    );
     expect(services.postgres.environment.POSTGRES_DB).toBe('settlement');
-    expect(published(services.postgres)).toContainEqual({ host: '127.0.0.1', hostPort: 5432, containerPort: 5432 });
+    expect(published(services.postgres)).toContainEqual({
+      host: '127.0.0.1',
+      hostPort: 5432,
+      containerPort: 5432,
+    });
   });
 
   it('runs migrations once, from the migrate stage, before the apps', () => {
@@ -76,13 +109,19 @@ describe('docker-compose.yml', () => {
     for (const [name, s] of Object.entries(services)) {
       for (const [dep, cond] of Object.entries<Service>(s.depends_on ?? {})) {
         expect(services[dep]).toBeDefined();
-        if (cond.condition === 'service_healthy') expect([name, dep, services[dep].healthcheck?.test]).toEqual([name, dep, expect.anything()]);
+        if (cond.condition === 'service_healthy')
+          expect([name, dep, services[dep].healthcheck?.test]).toEqual([
+            name,
+            dep,
+            expect.anything(),
+          ]);
       }
     }
   });
 
   it('never publishes a port beyond the loopback interface', () => {
-    for (const s of Object.values(services)) for (const p of published(s)) expect(p.host).toBe('127.0.0.1');
+    for (const s of Object.values(services))
+      for (const p of published(s)) expect(p.host).toBe('127.0.0.1');
   });
 
   describe.each(APPS)('%s', (app) => {
@@ -101,7 +140,11 @@ describe('docker-compose.yml', () => {
     it('listens, publishes and is health-checked on the contract port', () => {
       const port = CONTRACT_PORTS[app];
       expect(Number(env[APP_PORT_VAR[app]])).toBe(port);
-      expect(published(s)).toContainEqual({ host: '127.0.0.1', hostPort: port, containerPort: port });
+      expect(published(s)).toContainEqual({
+        host: '127.0.0.1',
+        hostPort: port,
+        containerPort: port,
+      });
       expect(s.healthcheck.test.join(' ')).toContain(`http://127.0.0.1:${port}/health/ready`);
     });
 
@@ -134,7 +177,9 @@ describe('docker-compose.yml', () => {
       // Addresses point at compose services on their container ports.
       const [kafkaHost, kafkaPort] = env.KAFKA_BROKERS.split(':');
       expect(services[kafkaHost]).toBeDefined();
-      expect(services.kafka.environment.KAFKA_ADVERTISED_LISTENERS).toContain(`${kafkaHost}:${kafkaPort}`);
+      expect(services.kafka.environment.KAFKA_ADVERTISED_LISTENERS).toContain(
+        `${kafkaHost}:${kafkaPort}`,
+      );
       expect(services[env.TEMPORAL_ADDRESS.split(':')[0]]).toBeDefined();
       expect(services[new URL(env.DATABASE_URL).hostname]).toBeDefined();
     });
@@ -150,9 +195,14 @@ describe('Dockerfile and .dockerignore', () => {
   const stages = dockerfileStages();
 
   it('is multi-stage on a glibc slim base (the Temporal core bridge needs glibc)', () => {
-    expect(stages).toEqual(expect.arrayContaining(['deps', 'build', 'prod-deps', 'runtime', 'migrate']));
+    expect(stages).toEqual(
+      expect.arrayContaining(['deps', 'build', 'prod-deps', 'runtime', 'migrate']),
+    );
     expect(dockerfile).toMatch(/ARG NODE_IMAGE=node:20-bookworm-slim/);
-    const instructions = dockerfile.split('\n').filter((l) => !l.trim().startsWith('#')).join('\n');
+    const instructions = dockerfile
+      .split('\n')
+      .filter((l) => !l.trim().startsWith('#'))
+      .join('\n');
     expect(instructions).not.toMatch(/alpine/i);
     expect(dockerfile).toMatch(/RUN npm run build/);
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
@@ -160,7 +210,9 @@ describe('Dockerfile and .dockerignore', () => {
 
   it('runs both final stages as a non-root user', () => {
     for (const stage of ['runtime', 'migrate']) {
-      const body = dockerfile.split(/^FROM /m).find((b) => new RegExp(`AS ${stage}$`).test(b.split('\n')[0].trim()))!;
+      const body = dockerfile
+        .split(/^FROM /m)
+        .find((b) => new RegExp(`AS ${stage}$`).test(b.split('\n')[0].trim()))!;
       const user = /^USER\s+(\S+)/m.exec(body)?.[1];
       expect(user).toBeDefined();
       expect(user).not.toMatch(/^(root|0)(:|$)/);
@@ -168,7 +220,10 @@ describe('Dockerfile and .dockerignore', () => {
   });
 
   it('keeps dependencies, build output, VCS data and env files out of the context', () => {
-    const ignore = readText('.dockerignore').split('\n').map((l) => l.trim());
-    for (const entry of ['**/node_modules', 'dist', '.git', '.env', '.env.*']) expect(ignore).toContain(entry);
+    const ignore = readText('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim());
+    for (const entry of ['**/node_modules', 'dist', '.git', '.env', '.env.*'])
+      expect(ignore).toContain(entry);
   });
 });

@@ -39,12 +39,23 @@ function appDeployment(objects: K8sObject[], app: App): K8sObject {
 }
 
 /** Effective environment of a container: envFrom ConfigMaps, then env; secrets as placeholders. */
-function effectiveEnv(objects: K8sObject[], container: K8sObject): { env: Record<string, string>; secretRefs: string[] } {
+function effectiveEnv(
+  objects: K8sObject[],
+  container: K8sObject,
+): { env: Record<string, string>; secretRefs: string[] } {
   const env: Record<string, string> = {};
   const secretRefs: string[] = [];
   for (const from of container.envFrom ?? []) {
-    if (from.configMapRef) Object.assign(env, findByPrefix(objects, 'ConfigMap', from.configMapRef.name.replace(/-[a-z0-9]{10}$/, '')).data);
-    if (from.secretRef) throw new Error(`envFrom secretRef hides variable names; use env[].valueFrom.secretKeyRef (${container.name})`);
+    if (from.configMapRef)
+      Object.assign(
+        env,
+        findByPrefix(objects, 'ConfigMap', from.configMapRef.name.replace(/-[a-z0-9]{10}$/, ''))
+          .data,
+      );
+    if (from.secretRef)
+      throw new Error(
+        `envFrom secretRef hides variable names; use env[].valueFrom.secretKeyRef (${container.name})`,
+      );
   }
   for (const e of container.env ?? []) {
     if (e.valueFrom?.secretKeyRef) {
@@ -67,7 +78,9 @@ function longestActivitySeconds(): number {
     .filter((f) => existsSync(f))
     .map((f) => readText(path.relative(ROOT, f)))
     .join('\n');
-  const seconds = [...source.matchAll(/startToCloseTimeout:\s*'(\d+)\s*(s|m)'/g)].map((m) => Number(m[1]) * (m[2] === 'm' ? 60 : 1));
+  const seconds = [...source.matchAll(/startToCloseTimeout:\s*'(\d+)\s*(s|m)'/g)].map(
+    (m) => Number(m[1]) * (m[2] === 'm' ? 60 : 1),
+  );
   return seconds.length > 0 ? Math.max(...seconds) : 60;
 }
 
@@ -84,9 +97,15 @@ describe.each(KUSTOMIZATIONS)('kustomization %s', (dir) => {
   });
 
   it('puts everything in the settlement namespace', () => {
-    const stray = objects.filter((o) => o.kind !== 'Namespace' && o.metadata.namespace !== 'settlement');
+    const stray = objects.filter(
+      (o) => o.kind !== 'Namespace' && o.metadata.namespace !== 'settlement',
+    );
     expect(stray.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
-    expect(find(objects, 'Namespace', 'settlement').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    expect(
+      find(objects, 'Namespace', 'settlement').metadata.labels[
+        'pod-security.kubernetes.io/enforce'
+      ],
+    ).toBe('restricted');
   });
 
   it('uses only variables of the apps configuration schema in ConfigMaps', () => {
@@ -98,19 +117,32 @@ describe.each(KUSTOMIZATIONS)('kustomization %s', (dir) => {
   describe.each(APPS)('%s', (app) => {
     it('runs the app image with the built entry point', () => {
       const [c] = appDeployment(objects, app).spec.template.spec.containers;
-      const imageName = c.image.replace(/[:@].*$/, '').split('/').pop();
+      const imageName = c.image
+        .replace(/[:@].*$/, '')
+        .split('/')
+        .pop();
       expect(imageName).toBe('settlement');
       expect(c.command).toEqual(['node', `dist/apps/${app}/src/main.js`]);
+    });
+
+    it('has the source of that entry point (tsc emits dist/apps/<app>/src/main.js from it)', () => {
       expect(existsSync(path.join(ROOT, `apps/${app}/src/main.ts`))).toBe(true);
     });
 
     it('is hardened: non-root, read-only root fs, no capabilities, writable /tmp only', () => {
       const pod = appDeployment(objects, app).spec.template.spec;
-      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(pod.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
       expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
       expect(pod.automountServiceAccountToken).toBe(false);
       for (const c of pod.containers) {
-        expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false });
+        expect(c.securityContext).toMatchObject({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          privileged: false,
+        });
         expect(c.securityContext.capabilities.drop).toContain('ALL');
         const tmp = c.volumeMounts.find((m: K8sObject) => m.mountPath === '/tmp');
         expect(pod.volumes.find((v: K8sObject) => v.name === tmp?.name)?.emptyDir).toBeDefined();
@@ -123,7 +155,8 @@ describe.each(KUSTOMIZATIONS)('kustomization %s', (dir) => {
       const [c] = pod.containers;
       const { env } = effectiveEnv(objects, c);
       const port = Number(env[APP_PORT_VAR[app]]);
-      const named = (p: string | number) => (typeof p === 'number' ? p : c.ports.find((x: K8sObject) => x.name === p)?.containerPort);
+      const named = (p: string | number) =>
+        typeof p === 'number' ? p : c.ports.find((x: K8sObject) => x.name === p)?.containerPort;
       expect(c.livenessProbe.httpGet.path).toBe('/health/live');
       expect(c.readinessProbe.httpGet.path).toBe('/health/ready');
       expect(named(c.livenessProbe.httpGet.port)).toBe(port);
@@ -138,7 +171,9 @@ describe.each(KUSTOMIZATIONS)('kustomization %s', (dir) => {
       const preStop = Number(c.lifecycle?.preStop?.exec?.command?.[1] ?? 0);
       if (app === 'worker') {
         // Longer than the longest batch: running activities must finish before SIGKILL.
-        expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(longestActivitySeconds() + preStop);
+        expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(
+          longestActivitySeconds() + preStop,
+        );
       } else {
         expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(preStop);
       }
@@ -157,7 +192,9 @@ describe.each(KUSTOMIZATIONS)('kustomization %s', (dir) => {
             .filter((o) => o.kind === 'Secret' || o.kind === 'ExternalSecret')
             .map((o) => (o.kind === 'ExternalSecret' ? o.spec.target.name : o.metadata.name)),
         );
-        const missing = secretRefs.filter((s) => !provided.has(s) && !(dir === 'k8s/overlays/local' && s === 'settlement-admin'));
+        const missing = secretRefs.filter(
+          (s) => !provided.has(s) && !(dir === 'k8s/overlays/local' && s === 'settlement-admin'),
+        );
         expect(missing).toEqual([]);
       }
     });
@@ -167,10 +204,20 @@ describe.each(KUSTOMIZATIONS)('kustomization %s', (dir) => {
       const labels = deployment.spec.template.metadata.labels;
       const sa = find(objects, 'ServiceAccount', deployment.spec.template.spec.serviceAccountName);
       expect(sa.metadata.name).toBe(`settlement-${app}`);
-      const selects = (o: K8sObject, sel: Record<string, string>) => Object.entries(sel).every(([k, v]) => labels[k] === v);
-      expect(objects.some((o) => o.kind === 'PodDisruptionBudget' && selects(o, o.spec.selector.matchLabels))).toBe(true);
+      const selects = (sel: Record<string, string>) =>
+        Object.entries(sel).every(([k, v]) => labels[k] === v);
       expect(
-        objects.some((o) => o.kind === 'NetworkPolicy' && Object.keys(o.spec.podSelector).length > 0 && selects(o, o.spec.podSelector.matchLabels)),
+        objects.some(
+          (o) => o.kind === 'PodDisruptionBudget' && selects(o.spec.selector.matchLabels),
+        ),
+      ).toBe(true);
+      expect(
+        objects.some(
+          (o) =>
+            o.kind === 'NetworkPolicy' &&
+            Object.keys(o.spec.podSelector).length > 0 &&
+            selects(o.spec.podSelector.matchLabels),
+        ),
       ).toBe(true);
     });
   });
@@ -184,8 +231,16 @@ describe.each(KUSTOMIZATIONS)('kustomization %s', (dir) => {
   it('runs migrations as a hardened one-shot Job with the migrate image', () => {
     const job = find(objects, 'Job', 'settlement-migrate');
     const [c] = job.spec.template.spec.containers;
-    expect(c.image.replace(/[:@].*$/, '').split('/').pop()).toBe('settlement-migrate');
-    expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    expect(
+      c.image
+        .replace(/[:@].*$/, '')
+        .split('/')
+        .pop(),
+    ).toBe('settlement-migrate');
+    expect(c.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+    });
     expect(job.spec.template.spec.restartPolicy).toBe('Never');
   });
 
@@ -203,7 +258,9 @@ describe.each(KUSTOMIZATIONS)('kustomization %s', (dir) => {
     expect(text).not.toMatch(/aws_?secret_?access_?key|awsAccessKeyID|awsSecretAccessKey/i);
     // Pod Identity, not IRSA: no role annotations on ServiceAccounts.
     expect(text).not.toContain('eks.amazonaws.com/role-arn');
-    for (const o of objects.filter((x) => x.kind === 'Deployment' || x.kind === 'Job' || x.kind === 'StatefulSet')) {
+    for (const o of objects.filter(
+      (x) => x.kind === 'Deployment' || x.kind === 'Job' || x.kind === 'StatefulSet',
+    )) {
       for (const c of o.spec.template.spec.containers) {
         for (const e of c.env ?? []) {
           if (/PASSWORD|SECRET|TOKEN/.test(e.name)) expect(e.valueFrom?.secretKeyRef).toBeDefined();

@@ -17,19 +17,52 @@ import {
 // prometheus): a misspelt key would otherwise be ignored silently by KEDA.
 const TRIGGER_KEYS: Record<string, string[]> = {
   kafka: [
-    'bootstrapServers', 'consumerGroup', 'topic', 'lagThreshold', 'activationLagThreshold', 'offsetResetPolicy',
-    'allowIdleConsumers', 'scaleToZeroOnInvalidOffset', 'excludePersistentLag', 'limitToPartitionsWithLag',
-    'ensureEvenDistributionOfPartitions', 'version', 'partitionLimitation', 'sasl', 'saslTokenProvider', 'tls',
-    'unsafeSsl', 'awsRegion',
+    'bootstrapServers',
+    'consumerGroup',
+    'topic',
+    'lagThreshold',
+    'activationLagThreshold',
+    'offsetResetPolicy',
+    'allowIdleConsumers',
+    'scaleToZeroOnInvalidOffset',
+    'excludePersistentLag',
+    'limitToPartitionsWithLag',
+    'ensureEvenDistributionOfPartitions',
+    'version',
+    'partitionLimitation',
+    'sasl',
+    'saslTokenProvider',
+    'tls',
+    'unsafeSsl',
+    'awsRegion',
   ],
   temporal: [
-    'endpoint', 'endpointFromEnv', 'namespace', 'taskQueue', 'targetQueueSize', 'activationTargetQueueSize',
-    'queueTypes', 'buildId', 'selectAllActive', 'selectUnversioned', 'minConnectTimeout', 'unsafeSsl', 'tlsServerName',
+    'endpoint',
+    'endpointFromEnv',
+    'namespace',
+    'taskQueue',
+    'targetQueueSize',
+    'activationTargetQueueSize',
+    'queueTypes',
+    'buildId',
+    'selectAllActive',
+    'selectUnversioned',
+    'minConnectTimeout',
+    'unsafeSsl',
+    'tlsServerName',
     'apiKeyFromEnv',
   ],
   prometheus: [
-    'serverAddress', 'query', 'threshold', 'activationThreshold', 'namespace', 'customHeaders', 'ignoreNullValues',
-    'queryParameters', 'unsafeSsl', 'timeout',
+    'serverAddress',
+    'query',
+    'threshold',
+    'activationThreshold',
+    'namespace',
+    'customHeaders',
+    'ignoreNullValues',
+    'queryParameters',
+    'unsafeSsl',
+    'timeout',
   ],
 };
 
@@ -41,12 +74,15 @@ function registeredMetrics(): Set<string> {
 
 function trigger(so: K8sObject, type: string): K8sObject {
   const hits = so.spec.triggers.filter((t: K8sObject) => t.type === type);
-  if (hits.length !== 1) throw new Error(`${so.metadata.name}: expected one ${type} trigger, got ${hits.length}`);
+  if (hits.length !== 1)
+    throw new Error(`${so.metadata.name}: expected one ${type} trigger, got ${hits.length}`);
   return hits[0];
 }
 
 function partitions(objects: K8sObject[]): number {
-  return Number(find(objects, 'ConfigMap', 'settlement-kafka-topics').data['transactions.partitions']);
+  return Number(
+    find(objects, 'ConfigMap', 'settlement-kafka-topics').data['transactions.partitions'],
+  );
 }
 
 describe.each(KUSTOMIZATIONS)('scaling in %s', (dir) => {
@@ -65,7 +101,9 @@ describe.each(KUSTOMIZATIONS)('scaling in %s', (dir) => {
     for (const so of [ingest, worker]) {
       for (const t of so.spec.triggers) {
         expect(TRIGGER_KEYS[t.type]).toBeDefined();
-        expect(Object.keys(t.metadata).filter((k) => !TRIGGER_KEYS[t.type].includes(k))).toEqual([]);
+        expect(Object.keys(t.metadata).filter((k) => !TRIGGER_KEYS[t.type].includes(k))).toEqual(
+          [],
+        );
       }
     }
   });
@@ -101,7 +139,12 @@ describe.each(KUSTOMIZATIONS)('scaling in %s', (dir) => {
     expect(['earliest', 'latest']).toContain(m.offsetResetPolicy);
     if (config.KAFKA_SSL === 'true') expect(m.tls).toBe('enable');
     if (config.KAFKA_SASL_MECHANISM === 'aws-msk-iam') {
-      expect(m).toMatchObject({ sasl: 'oauthbearer', saslTokenProvider: 'aws_msk_iam', tls: 'enable', awsRegion: config.AWS_REGION });
+      expect(m).toMatchObject({
+        sasl: 'oauthbearer',
+        saslTokenProvider: 'aws_msk_iam',
+        tls: 'enable',
+        awsRegion: config.AWS_REGION,
+      });
       const auth = find(objects, 'TriggerAuthentication', kafka.authenticationRef.name);
       expect(auth.spec.podIdentity.provider).toBe('aws');
       expect(auth.spec.secretTargetRef).toBeUndefined();
@@ -122,12 +165,16 @@ describe.each(KUSTOMIZATIONS)('scaling in %s', (dir) => {
 
   it('queries metrics the apps export in the Prometheus triggers', () => {
     const metrics = registeredMetrics();
-    const prom = [ingest, worker].flatMap((so) => so.spec.triggers.filter((t: K8sObject) => t.type === 'prometheus'));
+    const prom = [ingest, worker].flatMap((so) =>
+      so.spec.triggers.filter((t: K8sObject) => t.type === 'prometheus'),
+    );
     if (dir === 'k8s/overlays/local') {
       expect(prom).toEqual([]); // no Prometheus in the local overlay
       return;
     }
-    expect(trigger(ingest, 'prometheus').metadata.query).toMatch(/rate\(settlement_ingest_messages_total\{topic="transactions"\}/);
+    expect(trigger(ingest, 'prometheus').metadata.query).toMatch(
+      /rate\(settlement_ingest_messages_total\{topic="transactions"\}/,
+    );
     for (const t of prom) {
       const used = [...t.metadata.query.matchAll(/\b(settlement_[a-z_]+)/g)].map((x) => x[1]);
       expect(used.length).toBeGreaterThan(0);
@@ -153,7 +200,9 @@ describe.each(KUSTOMIZATIONS)('scaling in %s', (dir) => {
 
   it('keeps the workers within the PostgreSQL connection budget (docs/operations.md)', () => {
     const CONNECTION_BUDGET = 200;
-    expect(worker.spec.maxReplicaCount * Number(config.DATABASE_POOL_MAX)).toBeLessThanOrEqual(CONNECTION_BUDGET);
+    expect(worker.spec.maxReplicaCount * Number(config.DATABASE_POOL_MAX)).toBeLessThanOrEqual(
+      CONNECTION_BUDGET,
+    );
   });
 });
 
@@ -171,7 +220,8 @@ describe('one partition count', () => {
   it('the local overlay creates its topics from the ConfigMap, not from a copy of the number', () => {
     const job = find(render('k8s/overlays/local'), 'Job', 'kafka-topics');
     const env = job.spec.template.spec.containers[0].env;
-    const ref = env.find((e: K8sObject) => e.name === 'TRANSACTIONS_PARTITIONS').valueFrom.configMapKeyRef;
+    const ref = env.find((e: K8sObject) => e.name === 'TRANSACTIONS_PARTITIONS').valueFrom
+      .configMapKeyRef;
     expect(ref).toEqual({ name: 'settlement-kafka-topics', key: 'transactions.partitions' });
   });
 });

@@ -25,12 +25,21 @@ export const APP_PORT_VAR: Record<App, string> = {
 /** Standard variables that are not the apps' own settings but may appear in manifests. */
 export const STANDARD_VARIABLES = ['NODE_ENV', 'NODE_OPTIONS', 'AWS_REGION'];
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; [k: string]: any }; [k: string]: any };
+/* eslint-disable @typescript-eslint/no-explicit-any -- rendered manifests are untyped JSON */
+export type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; [k: string]: any };
+  [k: string]: any;
+};
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
 export function kustomizeBinary(): string {
-  const cache = process.env.SETTLEMENT_CACHE ?? path.join(os.homedir(), '.cache', 'settlement-stack');
-  const candidate = process.env.KUSTOMIZE_BIN ?? path.join(cache, `kustomize-${KUSTOMIZE_VERSION}`, 'bin', 'kustomize');
+  const cache =
+    process.env.SETTLEMENT_CACHE ?? path.join(os.homedir(), '.cache', 'settlement-stack');
+  const candidate =
+    process.env.KUSTOMIZE_BIN ??
+    path.join(cache, `kustomize-${KUSTOMIZE_VERSION}`, 'bin', 'kustomize');
   if (!existsSync(candidate)) {
     throw new Error(
       `kustomize ${KUSTOMIZE_VERSION} not found at ${candidate}. Install it with ` +
@@ -61,7 +70,12 @@ export function render(dir: string): K8sObject[] {
   return objects;
 }
 
-export type ValidationResult = { apiVersion: string; kind: string; name: string; error: string | null };
+export type ValidationResult = {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  error: string | null;
+};
 
 /** Validates objects against the kubernetes-models / KEDA / CRD schemas (see validate-models.mjs). */
 export function validateModels(objects: unknown[]): ValidationResult[] {
@@ -82,7 +96,10 @@ export function find(objects: K8sObject[], kind: string, name: string): K8sObjec
 
 export function findByPrefix(objects: K8sObject[], kind: string, prefix: string): K8sObject {
   // Generated ConfigMaps and Secrets carry a content hash suffix.
-  const hits = objects.filter((o) => o.kind === kind && (o.metadata.name === prefix || o.metadata.name.startsWith(`${prefix}-`)));
+  const hits = objects.filter(
+    (o) =>
+      o.kind === kind && (o.metadata.name === prefix || o.metadata.name.startsWith(`${prefix}-`)),
+  );
   if (hits.length !== 1) throw new Error(`expected one ${kind} ${prefix}*, got ${hits.length}`);
   return hits[0];
 }
