@@ -15,6 +15,10 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+// Relative: drizzle-kit loads this file without the tsconfig path aliases.
+import { DEAD_LETTER_REASONS, SETTLEMENT_STATUSES } from '../../ledger/src/outcomes';
+
+export { DEAD_LETTER_REASONS };
 
 /**
  * Money columns. Amounts fit int8 (the contract caps them at 2^63-1); balances and limits
@@ -54,8 +58,6 @@ export const accounts = pgTable(
   ],
 );
 
-export const TRANSACTION_STATUSES = ['SETTLED', 'REJECTED'] as const;
-
 /** One row per transaction id, forever: the idempotency key of invariant 1. */
 export const transactions = pgTable(
   'transactions',
@@ -68,7 +70,7 @@ export const transactions = pgTable(
     currency: char('currency', { length: 3 }).notNull(),
     occurredAt: text('occurred_at').notNull(),
     reference: text('reference'),
-    status: text('status', { enum: TRANSACTION_STATUSES }).notNull(),
+    status: text('status', { enum: SETTLEMENT_STATUSES }).notNull(),
     reason: text('reason'),
     batchId: text('batch_id').notNull(),
     topic: text('topic').notNull(),
@@ -163,13 +165,6 @@ export const partitionCursors = pgTable(
   },
   (t) => [primaryKey({ columns: [t.topic, t.partition] })],
 );
-
-export const DEAD_LETTER_REASONS = [
-  'MALFORMED_JSON',
-  'SCHEMA_VIOLATION',
-  'TOO_LARGE',
-  'DUPLICATE_CONFLICT',
-] as const;
 
 export const deadLetters = pgTable(
   'dead_letters',
