@@ -61,6 +61,7 @@ export class TemporalWorkerService implements OnApplicationBootstrap, BeforeAppl
           deadLetters: this.config.KAFKA_DLQ_TOPIC,
         },
         logger: this.logger,
+        kafka: this.kafka,
       }),
       maxConcurrentActivityTaskExecutions: this.config.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTaskExecutions: this.config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,

@@ -1,16 +1,20 @@
 import { Context } from '@temporalio/activity';
-import type { Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import type { SettleBatchInput, SettleBatchResult } from '@settlement/contracts';
 import type { Database } from '@settlement/db';
 import { metrics, type Logger } from '@settlement/observability';
 import { settleBatch } from './settle-batch.activity';
 import { publishOutcomes } from './publish-outcomes.activity';
+import { recordReplayStatus, replayChunk } from './replay.activity';
+import type { ReplayChunkInput, ReplayChunkResult, ReplayStatus } from './replay.types';
 
 export interface ActivityDeps {
   db: Database;
   producer: Producer;
   topics: { outcomes: string; deadLetters: string };
   logger: Logger;
+  /** For replays: reads the source topic with throwaway consumer groups. */
+  kafka?: Kafka;
 }
 
 /** The activities the worker registers; workflows see only their types. */
@@ -31,6 +35,21 @@ export function createActivities(deps: ActivityDeps) {
 
     async publishOutcomes({ batchId }: { batchId: string }): Promise<{ published: number }> {
       return publishOutcomes(deps, batchId);
+    },
+
+    async replayChunk(input: ReplayChunkInput): Promise<ReplayChunkResult> {
+      const result = await replayChunk(deps, input);
+      deps.logger.debug({ ...input, readNow: result.readNow }, 'replay chunk done');
+      return result;
+    },
+
+    async recordReplayStatus(input: {
+      replayId: string;
+      status: ReplayStatus;
+      error?: string;
+    }): Promise<void> {
+      await recordReplayStatus(deps, input);
+      deps.logger.info(input, 'replay finished');
     },
   };
 }

@@ -2,3 +2,4 @@ export * from './activities';
 export * from './errors';
 export { settleBatch } from './settle-batch.activity';
 export { publishOutcomes } from './publish-outcomes.activity';
+export * from './replay';

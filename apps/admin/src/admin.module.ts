@@ -1,0 +1,65 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import type { Client } from '@temporalio/client';
+import type { Kafka } from 'kafkajs';
+import type { DatabaseHandle } from '@settlement/db';
+import { HealthController, READINESS_CHECKS } from '@settlement/observability';
+import {
+  DATABASE,
+  InfrastructureModule,
+  KAFKA,
+  TEMPORAL_CLIENT,
+  infrastructureChecks,
+} from '@settlement/platform';
+import { AuthGuard, TOKENS } from './auth/auth.guard';
+import { TokenRegistry } from './auth/tokens';
+import type { AdminAppConfig } from './config';
+import { AccountsController } from './controllers/accounts.controller';
+import { ConsumersController } from './controllers/consumers.controller';
+import { LookupsController } from './controllers/lookups.controller';
+import { ReplaysController } from './controllers/replays.controller';
+import { ErrorFilter } from './http/error.filter';
+import { KafkaAdminService } from './kafka-admin.service';
+import { AccountsUseCases } from './usecases/accounts';
+import { ConsumerUseCases } from './usecases/consumers';
+import { LookupUseCases } from './usecases/lookups';
+import { ReplayUseCases } from './usecases/replays';
+
+@Module({})
+export class AdminModule {
+  static forRoot(config: AdminAppConfig): DynamicModule {
+    return {
+      module: AdminModule,
+      imports: [
+        InfrastructureModule.forRoot('admin', config, {
+          database: true,
+          kafka: true,
+          temporal: true,
+        }),
+      ],
+      controllers: [
+        HealthController,
+        AccountsController,
+        LookupsController,
+        ConsumersController,
+        ReplaysController,
+      ],
+      providers: [
+        { provide: TOKENS, useValue: TokenRegistry.fromConfig(config) },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: ErrorFilter },
+        KafkaAdminService,
+        AccountsUseCases,
+        LookupUseCases,
+        ConsumerUseCases,
+        ReplayUseCases,
+        {
+          provide: READINESS_CHECKS,
+          inject: [DATABASE, KAFKA, TEMPORAL_CLIENT],
+          useFactory: (db: DatabaseHandle, kafka: Kafka, temporal: Client) =>
+            infrastructureChecks(db, kafka, temporal),
+        },
+      ],
+    };
+  }
+}

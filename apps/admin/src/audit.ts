@@ -1,0 +1,32 @@
+import { auditLog, type Database } from '@settlement/db';
+import type { Principal } from './auth/tokens';
+
+type Executor = Pick<Database, 'insert'>;
+
+export interface AuditEntry {
+  principal: Principal;
+  action: string;
+  target?: string | null;
+  details?: Record<string, unknown> | null;
+  outcome: 'SUCCESS' | 'FAILURE';
+  statusCode: number;
+  error?: string | null;
+}
+
+/**
+ * One row per changing request: who (token fingerprint and role), what (action, target,
+ * details), when (created_at), outcome. Successful changes write it with `tx`, inside the
+ * change's own database transaction, so a change without its audit row cannot exist.
+ */
+export async function recordAudit(db: Executor, entry: AuditEntry): Promise<void> {
+  await db.insert(auditLog).values({
+    actor: entry.principal.fingerprint,
+    role: entry.principal.role,
+    action: entry.action,
+    target: entry.target ?? null,
+    details: entry.details ?? null,
+    outcome: entry.outcome,
+    statusCode: entry.statusCode,
+    error: entry.error ?? null,
+  });
+}

@@ -1,0 +1,25 @@
+import { ConfigError, loadConfig } from '@settlement/config';
+
+export const loadAdminConfig = (env: NodeJS.ProcessEnv = process.env) => {
+  const config = loadConfig(['admin', 'database', 'kafka', 'temporal'], env);
+  const tokens = [
+    config.ADMIN_TOKEN,
+    ...config.ADMIN_OPERATOR_TOKENS,
+    ...config.ADMIN_READONLY_TOKENS,
+  ];
+  if (!tokens.some((t) => t !== undefined && t.length > 0)) {
+    throw new ConfigError([
+      'ADMIN_TOKEN is missing: the admin API refuses to start without a token (set ADMIN_TOKEN, ADMIN_OPERATOR_TOKENS or ADMIN_READONLY_TOKENS)',
+    ]);
+  }
+  const short = [...config.ADMIN_OPERATOR_TOKENS, ...config.ADMIN_READONLY_TOKENS].filter(
+    (t) => t.length < 16,
+  );
+  if (short.length > 0) {
+    throw new ConfigError([
+      'ADMIN_OPERATOR_TOKENS/ADMIN_READONLY_TOKENS is invalid: every token must be at least 16 characters',
+    ]);
+  }
+  return config;
+};
+export type AdminAppConfig = ReturnType<typeof loadAdminConfig>;

@@ -1,0 +1,46 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { BATCH_STATUSES, DEAD_LETTER_REASONS } from '@settlement/db';
+import { parseOrBadRequest } from '../http/zod';
+import { listBatchesSchema, listDeadLettersSchema, LookupUseCases } from '../usecases/lookups';
+
+@ApiTags('ledger')
+@ApiBearerAuth()
+@Controller('admin')
+export class LookupsController {
+  constructor(private readonly lookups: LookupUseCases) {}
+
+  @Get('transactions/:id')
+  @ApiResponse({
+    status: 200,
+    description: '{id, status: SETTLED|REJECTED, reason?, batchId, settledAt, ...}',
+  })
+  @ApiResponse({ status: 404, description: 'no outcome recorded for this id' })
+  transaction(@Param('id') id: string) {
+    return this.lookups.transaction(id);
+  }
+
+  @Get('batches')
+  @ApiQuery({ name: 'status', required: false, enum: BATCH_STATUSES })
+  @ApiQuery({ name: 'limit', required: false, description: '1 to 500, default 100' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  @ApiResponse({ status: 200, description: '{items: batch[], nextCursor}, newest first' })
+  batches(@Query() query: Record<string, unknown>) {
+    return this.lookups.batches(parseOrBadRequest(listBatchesSchema, query, 'query'));
+  }
+
+  @Get('batches/:id')
+  @ApiResponse({ status: 404, description: 'unknown batch' })
+  batch(@Param('id') id: string) {
+    return this.lookups.batch(id);
+  }
+
+  @Get('dead-letters')
+  @ApiQuery({ name: 'reason', required: false, enum: DEAD_LETTER_REASONS })
+  @ApiQuery({ name: 'limit', required: false, description: '1 to 500, default 100' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  @ApiResponse({ status: 200, description: '{items: deadLetter[], nextCursor}, newest first' })
+  deadLetters(@Query() query: Record<string, unknown>) {
+    return this.lookups.deadLetters(parseOrBadRequest(listDeadLettersSchema, query, 'query'));
+  }
+}

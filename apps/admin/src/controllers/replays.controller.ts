@@ -1,0 +1,66 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { AuthedRequest } from '../auth/auth.guard';
+import { parseOrBadRequest } from '../http/zod';
+import { ReplayUseCases, startReplaySchema } from '../usecases/replays';
+import { callerOf } from './caller';
+
+const positionSchema = {
+  type: 'object',
+  description:
+    'exactly one of offset (decimal string or integer) or timestamp (RFC 3339 or epoch ms)',
+  properties: {
+    offset: { type: 'string', example: '0' },
+    timestamp: { type: 'string', example: '2026-11-25T10:00:00Z' },
+  },
+};
+
+@ApiTags('replays')
+@ApiBearerAuth()
+@Controller('admin/replays')
+export class ReplaysController {
+  constructor(private readonly replays: ReplayUseCases) {}
+
+  @Post()
+  @HttpCode(202)
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['from', 'to'],
+      properties: {
+        topic: { type: 'string', description: 'default KAFKA_TOPIC' },
+        partitions: { type: 'array', items: { type: 'integer' }, description: 'default: all' },
+        from: positionSchema,
+        to: { ...positionSchema, description: `${positionSchema.description}; exclusive` },
+        mode: { type: 'string', enum: ['settle', 'verify'], default: 'settle' },
+      },
+    },
+  })
+  @ApiResponse({ status: 202, description: '{replayId, workflowId, topic, mode, ranges}' })
+  @ApiResponse({
+    status: 422,
+    description: 'range beyond the log end or before retention, unknown topic or partition',
+  })
+  async start(@Body() body: unknown, @Req() req: AuthedRequest) {
+    return this.replays.start(parseOrBadRequest(startReplaySchema, body), callerOf(req));
+  }
+
+  @Get(':id')
+  @ApiResponse({
+    status: 200,
+    description:
+      '{status, counts: {read, alreadySettled, settled, rejected, deadLettered}, differences, ...}',
+  })
+  @ApiResponse({ status: 404, description: 'unknown replay' })
+  get(@Param('id') id: string) {
+    return this.replays.get(id);
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(202)
+  @ApiResponse({ status: 202, description: 'cancellation requested; the status becomes CANCELLED' })
+  @ApiResponse({ status: 409, description: 'the replay is not running' })
+  cancel(@Param('id') id: string, @Req() req: AuthedRequest) {
+    return this.replays.cancel(id, callerOf(req));
+  }
+}

@@ -1,0 +1,226 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { BATCH_STATUSES, DEAD_LETTER_REASONS, type DatabaseHandle } from '@settlement/db';
+import { DATABASE } from '@settlement/platform';
+import { notFound } from '../http/errors';
+import { decodeCursor, encodeCursor, limitSchema, type Page } from '../http/pagination';
+
+export interface TransactionView {
+  id: string;
+  status: 'SETTLED' | 'REJECTED' | 'PENDING';
+  reason?: string;
+  batchId?: string;
+  settledAt?: string;
+  debitAccount?: string;
+  creditAccount?: string;
+  amount?: string;
+  currency?: string;
+  topic?: string;
+  partition?: number;
+  offset?: string;
+}
+
+export const listBatchesSchema = z.object({
+  status: z
+    .enum(BATCH_STATUSES, { message: `status must be one of ${BATCH_STATUSES.join(', ')}` })
+    .optional(),
+  limit: limitSchema,
+  cursor: z.string().optional(),
+});
+export type ListBatchesQuery = z.infer<typeof listBatchesSchema>;
+
+export const listDeadLettersSchema = z.object({
+  reason: z
+    .enum(DEAD_LETTER_REASONS, {
+      message: `reason must be one of ${DEAD_LETTER_REASONS.join(', ')}`,
+    })
+    .optional(),
+  limit: limitSchema,
+  cursor: z.string().optional(),
+});
+export type ListDeadLettersQuery = z.infer<typeof listDeadLettersSchema>;
+
+const batchCursor = z.tuple([z.string().min(1), z.string()]);
+const deadLetterCursor = z.string().regex(/^[0-9]{1,19}$/);
+
+type BatchRow = {
+  id: string;
+  topic: string;
+  partition: number;
+  from_offset: string;
+  next_offset: string;
+  workflow_id: string;
+  status: string;
+  message_count: number;
+  settled: number;
+  rejected: number;
+  duplicates: number;
+  dead_lettered: number;
+  replay_id: string | null;
+  error: string | null;
+  created_at: string;
+  created_at_key: string;
+  closed_at: string | null;
+  settled_at: string | null;
+};
+
+const batchColumns = sql`id, topic, partition, from_offset::text, next_offset::text, workflow_id, status, message_count,
+  settled, rejected, duplicates, dead_lettered, replay_id, error,
+  to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at,
+  created_at::text as created_at_key,
+  to_char(closed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as closed_at,
+  to_char(settled_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as settled_at`;
+
+function batchView(r: BatchRow) {
+  return {
+    id: r.id,
+    topic: r.topic,
+    partition: r.partition,
+    fromOffset: r.from_offset,
+    nextOffset: r.next_offset,
+    workflowId: r.workflow_id,
+    status: r.status,
+    counts: {
+      messages: r.message_count,
+      settled: r.settled,
+      rejected: r.rejected,
+      duplicates: r.duplicates,
+      deadLettered: r.dead_lettered,
+    },
+    replayId: r.replay_id,
+    error: r.error,
+    createdAt: r.created_at,
+    closedAt: r.closed_at,
+    settledAt: r.settled_at,
+  };
+}
+export type BatchView = ReturnType<typeof batchView>;
+
+type DeadLetterRowView = {
+  id: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: string;
+  headers: Record<string, string> | null;
+  reason: string;
+  field: string | null;
+  message: string;
+  transaction_id: string | null;
+  batch_id: string | null;
+  created_at: string;
+};
+
+@Injectable()
+export class LookupUseCases {
+  constructor(@Inject(DATABASE) private readonly database: DatabaseHandle) {}
+
+  /**
+   * SETTLED/REJECTED come from the ledger's transactions table, written in the same database
+   * transaction as the postings. The ledger learns an id only when its batch settles, so an id
+   * without a row is answered 404 (PENDING is part of the contract's enum but is not produced;
+   * see docs/admin-api.md).
+   */
+  async transaction(id: string): Promise<TransactionView> {
+    const rows = await this.database.db.execute<{
+      id: string;
+      status: 'SETTLED' | 'REJECTED';
+      reason: string | null;
+      batch_id: string;
+      settled_at: string;
+      debit_account: string;
+      credit_account: string;
+      amount: string;
+      currency: string;
+      topic: string;
+      partition: number;
+      offset: string;
+    }>(sql`select id, status, reason, batch_id,
+        to_char(settled_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as settled_at,
+        debit_account, credit_account, amount::text, currency, topic, partition, "offset"::text
+      from transactions where id = ${id}`);
+    const r = rows[0];
+    if (!r) throw notFound(`transaction ${id} not found`);
+    return {
+      id: r.id,
+      status: r.status,
+      ...(r.reason ? { reason: r.reason } : {}),
+      batchId: r.batch_id,
+      settledAt: r.settled_at,
+      debitAccount: r.debit_account,
+      creditAccount: r.credit_account,
+      amount: r.amount,
+      currency: r.currency,
+      topic: r.topic,
+      partition: r.partition,
+      offset: r.offset,
+    };
+  }
+
+  async batch(id: string): Promise<BatchView> {
+    const rows = await this.database.db.execute<BatchRow>(
+      sql`select ${batchColumns} from batches where id = ${id}`,
+    );
+    if (!rows[0]) throw notFound(`batch ${id} not found`);
+    return batchView(rows[0]);
+  }
+
+  /** Newest first, keyset on (created_at, id): index batches_status_idx serves the status filter. */
+  async batches(q: ListBatchesQuery): Promise<Page<BatchView>> {
+    const after = decodeCursor(q.cursor, batchCursor);
+    const rows = await this.database.db.execute<BatchRow>(sql`
+      select ${batchColumns} from batches
+      where ${q.status ? sql`status = ${q.status}` : sql`true`}
+        and ${after ? sql`(created_at, id) < (${after[0]}::timestamptz, ${after[1]})` : sql`true`}
+      order by created_at desc, id desc
+      limit ${q.limit + 1}`);
+    const more = rows.length > q.limit;
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(batchView),
+      nextCursor: more && last ? encodeCursor([last.created_at_key, last.id]) : null,
+    };
+  }
+
+  /** Newest first by id (bigserial, insertion order): pk or dead_letters_reason_idx ranges. */
+  async deadLetters(q: ListDeadLettersQuery): Promise<Page<ReturnType<typeof deadLetterView>>> {
+    const after = decodeCursor(q.cursor, deadLetterCursor);
+    const rows = await this.database.db.execute<DeadLetterRowView>(sql`
+      select id::text, topic, partition, "offset"::text, key, value, headers, reason, field, message,
+        transaction_id, batch_id, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at
+      from dead_letters
+      where ${q.reason ? sql`reason = ${q.reason}` : sql`true`}
+        and ${after ? sql`id < ${after}::bigint` : sql`true`}
+      order by id desc
+      limit ${q.limit + 1}`);
+    const more = rows.length > q.limit;
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(deadLetterView),
+      nextCursor: more && last ? encodeCursor(last.id) : null,
+    };
+  }
+}
+
+function deadLetterView(r: DeadLetterRowView) {
+  return {
+    id: r.id,
+    topic: r.topic,
+    partition: r.partition,
+    offset: r.offset,
+    key: r.key,
+    /** The original bytes, base64. */
+    value: r.value,
+    headers: r.headers,
+    reason: r.reason,
+    field: r.field,
+    message: r.message,
+    transactionId: r.transaction_id,
+    batchId: r.batch_id,
+    createdAt: r.created_at,
+  };
+}

@@ -1,0 +1,108 @@
+import { randomBytes } from 'node:crypto';
+import type { IHeaders, Kafka } from 'kafkajs';
+
+export interface RawMessage {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+  timestamp: string;
+}
+
+function headersOf(h: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h ?? {})) {
+    if (v === undefined) continue;
+    out[k] = Array.isArray(v) ? v.map(String).join(',') : String(v);
+  }
+  return out;
+}
+
+/**
+ * Reads the messages of [from, to) of one partition. A throwaway consumer group of its own
+ * (never the live group, never committing) seeks to `from` and stops at `to`; the live
+ * consumer's offsets are untouched. Gaps in the log (compaction, transaction markers) end the
+ * read once the partition's high watermark shows nothing more can arrive below `to`.
+ */
+export async function readPartitionRange(
+  kafka: Kafka,
+  topic: string,
+  partition: number,
+  from: bigint,
+  to: bigint,
+  timeoutMs = 60_000,
+): Promise<RawMessage[]> {
+  if (to <= from) return [];
+  const consumer = kafka.consumer({
+    groupId: `replay-reader-${randomBytes(8).toString('hex')}`,
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: 250,
+    sessionTimeout: 10_000,
+    retry: { retries: 3 },
+  });
+  const byOffset = new Map<string, RawMessage>();
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: false });
+    await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const finish = (err?: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) reject(err instanceof Error ? err : new Error(String(err)));
+        else resolve();
+      };
+      const timer = setTimeout(
+        () =>
+          finish(
+            new Error(
+              `reading ${topic}/${partition} [${from}, ${to}) timed out after ${timeoutMs} ms`,
+            ),
+          ),
+        timeoutMs,
+      );
+      let seeked = false;
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        const assigned = payload.memberAssignment[topic] ?? [];
+        const others = assigned.filter((p) => p !== partition);
+        if (others.length) consumer.pause([{ topic, partitions: others }]);
+        if (!seeked) {
+          seeked = true;
+          consumer.seek({ topic, partition, offset: from.toString() });
+        }
+      });
+      consumer
+        .run({
+          autoCommit: false,
+          eachBatchAutoResolve: true,
+          eachBatch: async ({ batch }) => {
+            if (batch.partition !== partition || settled) return;
+            let last = -1n;
+            for (const m of batch.messages) {
+              const off = BigInt(m.offset);
+              last = off;
+              if (off < from || off >= to) continue;
+              byOffset.set(m.offset, {
+                offset: m.offset,
+                key: m.key ?? null,
+                value: m.value ?? null,
+                headers: headersOf(m.headers),
+                timestamp: m.timestamp,
+              });
+            }
+            const high = BigInt(batch.highWatermark);
+            if (last >= to - 1n) finish();
+            else if (high < to && last + 1n >= high) {
+              // Everything up to the log end was read and the end lies before `to`.
+              finish(new Error(`${topic}/${partition} ends at ${high}, before ${to}`));
+            }
+          },
+        })
+        .catch(finish);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return [...byOffset.values()].sort((a, b) => (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1));
+}

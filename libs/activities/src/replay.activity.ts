@@ -1,0 +1,367 @@
+import { sql } from 'drizzle-orm';
+import type { Kafka } from 'kafkajs';
+import { ApplicationFailure } from '@temporalio/common';
+import { deadLetterHeaders, type BatchMessage, type SettleBatchInput } from '@settlement/contracts';
+import {
+  insertDeadLetters,
+  insertOutbox,
+  pgArray,
+  type Database,
+  type DeadLetterRow,
+  type LedgerTx,
+  type OutboxRow,
+} from '@settlement/db';
+import { contentHash, parseTransactionRecord, type Transaction } from '@settlement/ledger';
+import { readPartitionRange, type RawMessage } from './replay-reader';
+import { settleBatch } from './settle-batch.activity';
+import {
+  emptyCounts,
+  type ReplayChunkInput,
+  type ReplayChunkResult,
+  type ReplayCounts,
+  type ReplayDifference,
+  type ReplayStatus,
+  type ReplayTotals,
+} from './replay.types';
+
+export interface ReplayDeps {
+  db: Database;
+  kafka?: Kafka;
+  topics: { outcomes: string; deadLetters: string };
+  now?: () => Date;
+}
+
+const MAX_SAMPLES = 20;
+
+export function replayBatchId(input: ReplayChunkInput): string {
+  return `replay-${input.replayId}-${input.topic}-${input.partition}-${input.fromOffset}-${input.toOffset}`;
+}
+
+type ReplayRow = {
+  progress: Record<string, string> | null;
+  read: string;
+  already_settled: string;
+  settled: string;
+  rejected: string;
+  dead_lettered: string;
+  differences: string;
+  difference_samples: ReplayDifference[] | null;
+};
+
+const totalsOf = (r: ReplayRow): ReplayTotals => ({
+  counts: {
+    read: Number(r.read),
+    alreadySettled: Number(r.already_settled),
+    settled: Number(r.settled),
+    rejected: Number(r.rejected),
+    deadLettered: Number(r.dead_lettered),
+  },
+  differences: Number(r.differences),
+});
+
+/**
+ * One chunk of a replay: read [fromOffset, toOffset) of one partition from Kafka, then in ONE
+ * database transaction (holding the replay's row lock) settle it through the live settle path
+ * with replayId set (never moving the live cursor) or, in verify mode, compare it with the
+ * ledger, and advance the replay's progress and counts. The progress check makes a retry of a
+ * chunk whose transaction already committed (worker killed before reporting) a no-op, so the
+ * counts stay exact; settleBatch's keys make a second settlement impossible anyway.
+ */
+export async function replayChunk(
+  deps: ReplayDeps,
+  input: ReplayChunkInput,
+): Promise<ReplayChunkResult> {
+  if (!deps.kafka)
+    throw ApplicationFailure.nonRetryable('the worker has no Kafka client for replays');
+  const from = BigInt(input.fromOffset);
+  const to = BigInt(input.toOffset);
+  const key = String(input.partition);
+
+  // Cheap pre-check without locks: skip the Kafka read when a retry finds the chunk done.
+  const before = await loadReplay(deps.db, input.replayId, false);
+  if (before.progress?.[key] !== input.fromOffset) {
+    return { ...totalsOf(before), readNow: 0, outboxBatchId: null };
+  }
+  const raw = await readPartitionRange(deps.kafka, input.topic, input.partition, from, to);
+
+  return deps.db.transaction(async (tx) => {
+    const row = await loadReplay(tx, input.replayId, true);
+    if (row.progress?.[key] !== input.fromOffset) {
+      return { ...totalsOf(row), readNow: 0, outboxBatchId: null };
+    }
+    const delta = emptyCounts();
+    let differences: ReplayDifference[] = [];
+    let outboxBatchId: string | null = null;
+    if (input.mode === 'settle') {
+      Object.assign(delta, await settleChunk(deps, tx, input, raw));
+      outboxBatchId = replayBatchId(input);
+    } else {
+      const verified = await verifyChunk(tx, input, raw);
+      Object.assign(delta, verified.counts);
+      differences = verified.differences;
+    }
+    const samples = [...(row.difference_samples ?? []), ...differences].slice(0, MAX_SAMPLES);
+    const updated = await tx.execute<ReplayRow>(sql`
+      update replays set
+        read = read + ${delta.read}, already_settled = already_settled + ${delta.alreadySettled},
+        settled = settled + ${delta.settled}, rejected = rejected + ${delta.rejected},
+        dead_lettered = dead_lettered + ${delta.deadLettered}, differences = differences + ${differences.length},
+        difference_samples = ${JSON.stringify(samples)}::jsonb,
+        progress = coalesce(progress, '{}'::jsonb) || jsonb_build_object(${key}::text, ${input.toOffset}::text),
+        updated_at = now()
+      where id = ${input.replayId}
+      returning progress, read::text, already_settled::text, settled::text, rejected::text,
+        dead_lettered::text, differences::text, difference_samples`);
+    return { ...totalsOf(updated[0]), readNow: delta.read, outboxBatchId };
+  });
+}
+
+async function loadReplay(
+  db: { execute: LedgerTx['execute'] },
+  replayId: string,
+  lock: boolean,
+): Promise<ReplayRow> {
+  const rows = await db.execute<ReplayRow>(sql`
+    select progress, read::text, already_settled::text, settled::text, rejected::text,
+      dead_lettered::text, differences::text, difference_samples
+    from replays where id = ${replayId} ${lock ? sql`for update` : sql``}`);
+  if (!rows[0]) {
+    throw ApplicationFailure.nonRetryable(`replay ${replayId} has no row`, 'ReplayNotFound');
+  }
+  return rows[0];
+}
+
+interface Classified {
+  valid: { m: RawMessage; tx: Transaction }[];
+  invalid: { m: RawMessage; reason: string; field: string | null; message: string }[];
+}
+
+function classify(raw: RawMessage[]): Classified {
+  const out: Classified = { valid: [], invalid: [] };
+  for (const m of raw) {
+    const parsed = parseTransactionRecord(m.key, m.value);
+    if (parsed.ok) out.valid.push({ m, tx: parsed.tx });
+    else
+      out.invalid.push({
+        m,
+        reason: parsed.reason,
+        field: parsed.field ?? null,
+        message: parsed.message,
+      });
+  }
+  return out;
+}
+
+const utf8 = (b: Buffer | null) => (b ? b.toString('utf8') : '');
+
+/** Settle mode: invalid messages are dead-lettered here (once), valid ones go to settleBatch. */
+async function settleChunk(
+  deps: ReplayDeps,
+  tx: LedgerTx,
+  input: ReplayChunkInput,
+  raw: RawMessage[],
+): Promise<ReplayCounts> {
+  const batchId = replayBatchId(input);
+  const { valid, invalid } = classify(raw);
+
+  // Invalid messages: a dead letter per source offset, once; those already recorded (by live
+  // ingest or an earlier replay) still count as dead-lettered but are not re-published.
+  const known = new Set(
+    (
+      await tx.execute<{ offset: string }>(sql`
+        select "offset"::text from dead_letters
+        where topic = ${input.topic} and partition = ${input.partition}
+          and "offset" >= ${input.fromOffset}::bigint and "offset" < ${input.toOffset}::bigint`)
+    ).map((r) => r.offset),
+  );
+  const rows: DeadLetterRow[] = [];
+  const outbox: OutboxRow[] = [];
+  for (const d of invalid) {
+    if (known.has(d.m.offset)) continue;
+    rows.push({
+      topic: input.topic,
+      partition: input.partition,
+      offset: d.m.offset,
+      key: d.m.key ? d.m.key.toString('utf8') : null,
+      value: (d.m.value ?? Buffer.alloc(0)).toString('base64'),
+      headers: Object.keys(d.m.headers).length ? d.m.headers : null,
+      reason: d.reason,
+      field: d.field,
+      message: d.message,
+      transactionId: null,
+      batchId,
+    });
+    outbox.push({
+      topic: deps.topics.deadLetters,
+      key: d.m.key ? d.m.key.toString('utf8') : null,
+      payload: utf8(d.m.value),
+      headers: {
+        ...d.m.headers,
+        ...deadLetterHeaders({
+          topic: input.topic,
+          partition: input.partition,
+          offset: d.m.offset,
+          reason: d.reason,
+          field: d.field,
+          message: d.message,
+        }),
+      },
+    });
+  }
+  await insertDeadLetters(tx, rows);
+  await insertOutbox(tx, batchId, outbox);
+
+  const messages: BatchMessage[] = valid.map(({ m }) => ({
+    offset: m.offset,
+    key: m.key ? m.key.toString('utf8') : null,
+    value: utf8(m.value),
+    timestamp: m.timestamp,
+    ...(Object.keys(m.headers).length ? { headers: m.headers } : {}),
+  }));
+  const batch: SettleBatchInput = {
+    batchId,
+    topic: input.topic,
+    partition: input.partition,
+    fromOffset: input.fromOffset,
+    nextOffset: input.toOffset,
+    messages,
+    deadLettered: invalid.length,
+    closedAt: (deps.now ?? (() => new Date()))().getTime(),
+    replayId: input.replayId,
+  };
+  // The same settle path as live batches, nested in this transaction (a savepoint), so the
+  // ledger effect and the replay's progress commit together.
+  const result = await settleBatch(
+    { db: tx as unknown as Database, topics: deps.topics, now: deps.now },
+    batch,
+    `replay-${input.replayId}`,
+  );
+  return {
+    read: raw.length,
+    alreadySettled: result.duplicates,
+    settled: result.settled,
+    rejected: result.rejected,
+    deadLettered: result.deadLettered,
+  };
+}
+
+/**
+ * Verify mode: re-derive each message's outcome class without writing to the ledger and
+ * compare with what the ledger holds. Counts describe the ledger's record of the range.
+ */
+async function verifyChunk(
+  tx: LedgerTx,
+  input: ReplayChunkInput,
+  raw: RawMessage[],
+): Promise<{ counts: ReplayCounts; differences: ReplayDifference[] }> {
+  const counts = emptyCounts();
+  counts.read = raw.length;
+  const differences: ReplayDifference[] = [];
+  const { valid, invalid } = classify(raw);
+  const dead = new Map(
+    (
+      await tx.execute<{ offset: string; reason: string }>(sql`
+        select "offset"::text, reason from dead_letters
+        where topic = ${input.topic} and partition = ${input.partition}
+          and "offset" >= ${input.fromOffset}::bigint and "offset" < ${input.toOffset}::bigint`)
+    ).map((r) => [r.offset, r.reason]),
+  );
+  const diff = (m: RawMessage, transactionId: string | null, expected: string, actual: string) =>
+    differences.push({
+      partition: input.partition,
+      offset: m.offset,
+      transactionId,
+      expected,
+      actual,
+    });
+
+  for (const d of invalid) {
+    counts.deadLettered++;
+    const actual = dead.get(d.m.offset);
+    if (actual !== d.reason)
+      diff(
+        d.m,
+        null,
+        `DEAD_LETTER ${d.reason}`,
+        actual ? `DEAD_LETTER ${actual}` : 'no dead letter',
+      );
+  }
+  if (valid.length === 0) return { counts, differences };
+
+  const ids = [...new Set(valid.map((v) => v.tx.id))];
+  const stored = new Map(
+    (
+      await tx.execute<{
+        id: string;
+        content_hash: string;
+        status: string;
+        reason: string | null;
+        topic: string;
+        partition: number;
+        offset: string;
+        postings: string;
+        debit_currency: string | null;
+        credit_currency: string | null;
+      }>(sql`
+        select t.id, t.content_hash, t.status, t.reason, t.topic, t.partition, t."offset"::text,
+          (select count(*) from postings p where p.transaction_id = t.id)::text as postings,
+          (select currency from accounts a where a.id = t.debit_account) as debit_currency,
+          (select currency from accounts a where a.id = t.credit_account) as credit_currency
+        from transactions t where t.id = any(${pgArray(ids)}::text[])`)
+    ).map((r) => [r.id, r]),
+  );
+  for (const { m, tx: t } of valid) {
+    const s = stored.get(t.id);
+    if (!s) {
+      diff(m, t.id, 'an outcome (SETTLED or REJECTED)', 'not in the ledger');
+      continue;
+    }
+    if (s.content_hash !== contentHash(t)) {
+      counts.deadLettered++;
+      const actual = dead.get(m.offset);
+      if (actual !== 'DUPLICATE_CONFLICT')
+        diff(
+          m,
+          t.id,
+          'DEAD_LETTER DUPLICATE_CONFLICT',
+          actual ? `DEAD_LETTER ${actual}` : 'no dead letter',
+        );
+      continue;
+    }
+    const original =
+      s.topic === input.topic && s.partition === input.partition && s.offset === m.offset;
+    if (!original) {
+      counts.alreadySettled++;
+      continue;
+    }
+    if (s.status === 'SETTLED') {
+      counts.settled++;
+      if (s.postings !== '2')
+        diff(m, t.id, 'SETTLED with 2 postings', `SETTLED with ${s.postings} postings`);
+      else if (s.debit_currency !== t.currency || s.credit_currency !== t.currency)
+        diff(m, t.id, 'REJECTED CURRENCY_MISMATCH', 'SETTLED');
+    } else {
+      counts.rejected++;
+      if (
+        s.reason === 'CURRENCY_MISMATCH' &&
+        s.debit_currency === t.currency &&
+        s.credit_currency === t.currency
+      )
+        diff(m, t.id, 'not CURRENCY_MISMATCH (currencies match)', 'REJECTED CURRENCY_MISMATCH');
+      // UNKNOWN_ACCOUNT and INSUFFICIENT_FUNDS depend on the ledger at settlement time
+      // (accounts opened later, balances since): not re-derivable from today's state.
+    }
+  }
+  return { counts, differences };
+}
+
+/** Final status of a replay (COMPLETED, CANCELLED, FAILED); idempotent. */
+export async function recordReplayStatus(
+  deps: Pick<ReplayDeps, 'db'>,
+  input: { replayId: string; status: ReplayStatus; error?: string },
+): Promise<void> {
+  await deps.db.execute(sql`
+    update replays set status = ${input.status}, error = ${input.error ?? null}, updated_at = now(),
+      finished_at = case when ${input.status} = 'RUNNING' then null else coalesce(finished_at, now()) end
+    where id = ${input.replayId}`);
+}

@@ -1,0 +1,117 @@
+import {
+  CancellationScope,
+  ContinueAsNew,
+  continueAsNew,
+  defineQuery,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+// Relative, type-only imports: the workflow bundle must not pull Node code.
+import type { SettlementActivities } from '../../activities/src/activities';
+import type {
+  ReplayInput,
+  ReplayProgress,
+  ReplayStatus,
+  ReplayTotals,
+} from '../../activities/src/replay.types';
+
+const { replayChunk } = proxyActivities<SettlementActivities>({
+  // A chunk reads Kafka then writes one database transaction; a killed worker is noticed by
+  // the heartbeat-less startToClose timeout and the chunk is retried on another worker.
+  startToCloseTimeout: '2m',
+  retry: {
+    initialInterval: '500ms',
+    backoffCoefficient: 2,
+    maximumInterval: '10s',
+    nonRetryableErrorTypes: ['ReplayNotFound', 'InvalidBatchError'],
+  },
+});
+
+const { publishOutcomes, recordReplayStatus } = proxyActivities<SettlementActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
+});
+
+export const replayProgressQuery = defineQuery<ReplayProgress>('progress');
+
+/** Chunks per workflow run before continueAsNew, which bounds the event history. */
+const CHUNKS_PER_RUN = 100;
+
+/**
+ * Compliance replay: re-reads each partition's range [fromOffset, toOffset) in chunks and
+ * drives every chunk through the settlement path (or, in verify mode, compares it with the
+ * ledger). Progress lives in workflow state and in the replays row, updated atomically with
+ * each chunk's effect, so a worker killed half way resumes at the next chunk with exact
+ * counts. Cancelling records CANCELLED. The rate limit is a deterministic sleep between chunks.
+ */
+export async function replayRange(input: ReplayInput): Promise<ReplayProgress> {
+  const next: Record<string, string> = { ...(input.next ?? {}) };
+  for (const r of input.ranges) next[String(r.partition)] ??= r.fromOffset;
+  let totals: ReplayTotals = input.totals ?? {
+    counts: { read: 0, alreadySettled: 0, settled: 0, rejected: 0, deadLettered: 0 },
+    differences: 0,
+  };
+  let status: ReplayStatus = 'RUNNING';
+  setHandler(replayProgressQuery, () => ({ status, next: { ...next }, ...totals }));
+
+  const chunkSize = BigInt(Math.max(1, Math.min(input.chunkSize, input.maxMessagesPerSecond)));
+  let chunks = 0;
+  try {
+    for (const range of input.ranges) {
+      const key = String(range.partition);
+      const end = BigInt(range.toOffset);
+      while (BigInt(next[key]) < end) {
+        if (chunks >= CHUNKS_PER_RUN) {
+          await continueAsNew<typeof replayRange>({ ...input, next, totals });
+        }
+        const from = BigInt(next[key]);
+        const to = from + chunkSize < end ? from + chunkSize : end;
+        const startedAt = Date.now();
+        const result = await replayChunk({
+          replayId: input.replayId,
+          topic: input.topic,
+          partition: range.partition,
+          fromOffset: from.toString(),
+          toOffset: to.toString(),
+          mode: input.mode,
+        });
+        totals = { counts: result.counts, differences: result.differences };
+        next[key] = to.toString();
+        chunks++;
+        if (result.outboxBatchId) await publishOutcomes({ batchId: result.outboxBatchId });
+        // Rate limit: never more than maxMessagesPerSecond on average, whatever the chunk took.
+        const budgetMs = Math.ceil((result.readNow * 1000) / input.maxMessagesPerSecond);
+        const spentMs = Date.now() - startedAt;
+        if (budgetMs > spentMs) await sleep(budgetMs - spentMs);
+      }
+    }
+    status = 'COMPLETED';
+    await recordReplayStatus({ replayId: input.replayId, status });
+    return { status, next, ...totals };
+  } catch (err) {
+    if (isCancellation(err)) {
+      status = 'CANCELLED';
+      await CancellationScope.nonCancellable(() =>
+        recordReplayStatus({ replayId: input.replayId, status: 'CANCELLED' }),
+      );
+      throw err;
+    }
+    if (isContinueAsNew(err)) throw err;
+    status = 'FAILED';
+    await CancellationScope.nonCancellable(() =>
+      recordReplayStatus({
+        replayId: input.replayId,
+        status: 'FAILED',
+        error: `${workflowInfo().workflowId}: ${err instanceof Error ? err.message : String(err)}`,
+      }),
+    );
+    throw err;
+  }
+}
+
+function isContinueAsNew(err: unknown): boolean {
+  return err instanceof ContinueAsNew;
+}
