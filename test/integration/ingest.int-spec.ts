@@ -1,0 +1,131 @@
+import { sql } from 'drizzle-orm';
+import type { Admin, Kafka, Producer } from 'kafkajs';
+import { createTestDatabase, type TestDatabase } from './support/database';
+import { assertConservation, count, openAccounts, txValue } from './support/fixtures';
+import { createTopics, readTopic, testKafka } from './support/kafka';
+import { uniqueTaskQueue } from './support/temporal';
+import { appEnv, startApp, waitFor, type RunningApp } from './support/apps';
+
+/**
+ * The foundation's smoke test through the real stack and the BUILT apps: kafkajs producer ->
+ * ingest -> Temporal -> worker -> PostgreSQL, read back; bad input dead-lettered on the way.
+ */
+describe('ingest (built app) on the real stack', () => {
+  let db: TestDatabase;
+  let kafka: Kafka;
+  let admin: Admin;
+  let producer: Producer;
+  let topics: Awaited<ReturnType<typeof createTopics>>;
+  const apps: RunningApp[] = [];
+  const groupId = `it-ingest-${Date.now()}`;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('ingest');
+    kafka = testKafka();
+    admin = kafka.admin();
+    await admin.connect();
+    topics = await createTopics(admin, 'ingest', 3);
+    producer = kafka.producer();
+    await producer.connect();
+    await openAccounts(db.db, [
+      { id: 'bank', overdraftLimit: 10n ** 20n },
+      { id: 'alice' },
+      { id: 'bob' },
+    ]);
+    const env = appEnv({
+      databaseUrl: db.url,
+      topics,
+      taskQueue: uniqueTaskQueue('ingest'),
+      groupId,
+      extra: { BATCH_MAX_WAIT_MS: '100' },
+    });
+    apps.push(await startApp('worker', env, { label: 'ingest' }));
+    apps.push(await startApp('ingest', env, { label: 'ingest' }));
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(apps.map((a) => a.stop()));
+    await producer?.disconnect();
+    await admin?.disconnect();
+    await db?.drop();
+  });
+
+  it('settles valid messages, dead-letters bad ones, commits offsets', async () => {
+    await producer.send({
+      topic: topics.transactions,
+      messages: [
+        {
+          key: 'bank',
+          value: txValue({ id: 'f1', debit: 'bank', credit: 'alice', amount: '1000' }),
+        },
+        {
+          key: 'alice',
+          value: txValue({ id: 'a1', debit: 'alice', credit: 'bob', amount: '300' }),
+        },
+        {
+          key: 'alice',
+          value: txValue({ id: 'a2', debit: 'alice', credit: 'bob', amount: '800' }),
+        },
+        { key: 'alice', value: '{not json', headers: { trace: 'x1' } },
+        { key: 'bob', value: JSON.stringify({ id: 'b1', debitAccount: 'bob' }) },
+        { key: 'bob', value: txValue({ id: 'b2', debit: 'bob', credit: 'ghost', amount: '1' }) },
+      ],
+    });
+    await waitFor('six outcomes', async () => {
+      const n = (await count(db.db, 'transactions')) + (await count(db.db, 'dead_letters'));
+      return n === 6 || undefined;
+    });
+    const rows = await db.db.execute<{ id: string; status: string; reason: string | null }>(
+      sql`select id, status, reason from transactions order by id`,
+    );
+    expect(rows.map((r) => [r.id, r.status, r.reason])).toEqual([
+      ['a1', 'SETTLED', null],
+      ['a2', 'REJECTED', 'INSUFFICIENT_FUNDS'],
+      ['b2', 'REJECTED', 'UNKNOWN_ACCOUNT'],
+      ['f1', 'SETTLED', null],
+    ]);
+    const dead = await db.db.execute<{ reason: string; field: string; value: string; key: string }>(
+      sql`select reason, field, value, key from dead_letters order by reason`,
+    );
+    expect(dead.map((d) => [d.reason, d.field, d.key])).toEqual([
+      ['MALFORMED_JSON', '$', 'alice'],
+      ['SCHEMA_VIOLATION', 'creditAccount', 'bob'],
+    ]);
+    expect(Buffer.from(dead[0].value, 'base64').toString()).toBe('{not json');
+    const dlq = await readTopic(kafka, topics.deadLetters, 2);
+    const malformed = dlq.find((d) => d.value === '{not json');
+    expect(malformed?.headers).toMatchObject({
+      trace: 'x1',
+      'dlq-reason': 'MALFORMED_JSON',
+      'dlq-source-topic': topics.transactions,
+    });
+    await assertConservation(db.db);
+
+    // Every batch settled and the group's offsets reached the end of each partition.
+    await waitFor('batches settled', async () =>
+      (await count(db.db, 'batches', sql`status <> 'SETTLED'`)) === 0 ? true : undefined,
+    );
+    const ends = await admin.fetchTopicOffsets(topics.transactions);
+    await waitFor('offsets committed', async () => {
+      const committed = await admin.fetchOffsets({ groupId, topics: [topics.transactions] });
+      return (
+        ends.every(
+          (e) =>
+            committed[0].partitions.find((p) => p.partition === e.partition)?.offset === e.high ||
+            e.high === '0',
+        ) || undefined
+      );
+    });
+    const outcomes = await readTopic(kafka, topics.outcomes, 4);
+    expect(outcomes.map((o) => JSON.parse(o.value).id).sort()).toEqual(['a1', 'a2', 'b2', 'f1']);
+  });
+
+  it('exposes metrics and health', async () => {
+    const ingest = apps.find((a) => a.name === 'ingest')!;
+    const live = await fetch(`http://127.0.0.1:${ingest.port}/health/live`);
+    expect(live.status).toBe(200);
+    const text = await (await fetch(`http://127.0.0.1:${ingest.port}/metrics`)).text();
+    expect(text).toContain('settlement_ingest_messages_total');
+    expect(text).toContain('settlement_dead_letters_total{reason="MALFORMED_JSON"} 1');
+  });
+});
