@@ -38,7 +38,15 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async replayChunk(input: ReplayChunkInput): Promise<ReplayChunkResult> {
-      const result = await replayChunk(deps, input);
+      // Heartbeats let Temporal notice a killed worker in seconds and retry the chunk elsewhere.
+      const ctx = Context.current();
+      const beat = setInterval(() => ctx.heartbeat(), 1000);
+      let result: ReplayChunkResult;
+      try {
+        result = await replayChunk(deps, input);
+      } finally {
+        clearInterval(beat);
+      }
       deps.logger.debug({ ...input, readNow: result.readNow }, 'replay chunk done');
       return result;
     },

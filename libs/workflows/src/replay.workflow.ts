@@ -20,8 +20,9 @@ import type {
 
 const { replayChunk } = proxyActivities<SettlementActivities>({
   // A chunk reads Kafka then writes one database transaction; a killed worker is noticed by
-  // the heartbeat-less startToClose timeout and the chunk is retried on another worker.
+  // its missing heartbeats within seconds and the chunk is retried on another worker.
   startToCloseTimeout: '2m',
+  heartbeatTimeout: '5s',
   retry: {
     initialInterval: '500ms',
     backoffCoefficient: 2,
