@@ -250,6 +250,9 @@ start_postgres() {
     warn "PostgreSQL pid $pid is alive but not answering: restarting it"
     stop_pid "$pid" INT 30 || true
   fi
+  if [ -f "$(pid_file postgres)" ]; then
+    say "postgres: stale pid file from an earlier run (process $(tr -dc '0-9' <"$(pid_file postgres)") is gone): cleaning up"
+  fi
   rm -f "$(pid_file postgres)"
 
   # Data dir, reachable by the postgres OS user.
@@ -416,6 +419,9 @@ start_kafka() {
     warn "Kafka pid $pid is alive but not healthy: restarting it"
     stop_pid "$pid" TERM 60 || true
   fi
+  if [ -f "$(pid_file kafka)" ]; then
+    say "kafka: stale pid file from an earlier run (process $(tr -dc '0-9' <"$(pid_file kafka)") is gone): cleaning up"
+  fi
   rm -f "$(pid_file kafka)"
   check_port_free "$KAFKA_PORT" "Kafka (broker)"
   check_port_free "$KAFKA_CONTROLLER_PORT" "Kafka (KRaft controller)"
@@ -485,6 +491,9 @@ start_temporal() {
     warn "Temporal pid $pid is alive but not healthy: restarting it"
     stop_pid "$pid" TERM 30 || true
   fi
+  if [ -f "$(pid_file temporal)" ]; then
+    say "temporal: stale pid file from an earlier run (process $(tr -dc '0-9' <"$(pid_file temporal)") is gone): cleaning up"
+  fi
   rm -f "$(pid_file temporal)"
   check_port_free "$TEMPORAL_PORT" "Temporal (gRPC)"
   check_port_free "$TEMPORAL_UI_PORT" "Temporal (Web UI)"
@@ -516,6 +525,20 @@ wait_temporal() {
 
 # ---------------------------------------------------------------------------------------------
 
+# Before starting anything: the ports of every service that is not already ours must be free.
+preflight_ports() {
+  live_pid postgres postgres >/dev/null || check_port_free "$PG_PORT" PostgreSQL
+  if ! live_pid temporal start-dev >/dev/null; then
+    check_port_free "$TEMPORAL_PORT" "Temporal (gRPC)"
+    check_port_free "$TEMPORAL_UI_PORT" "Temporal (Web UI)"
+  fi
+  if ! live_pid kafka kafka.Kafka >/dev/null; then
+    check_port_free "$KAFKA_PORT" "Kafka (broker)"
+    check_port_free "$KAFKA_CONTROLLER_PORT" "Kafka (KRaft controller)"
+  fi
+}
+
+preflight_ports
 need_java
 fetch_kafka
 build_temporal
