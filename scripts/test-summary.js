@@ -33,9 +33,15 @@ for (const name of files) {
   }
   passed += Number(r.numPassedTests || 0);
   failed += Number(r.numFailedTests || 0);
-  // Suites that could not run (syntax error, failing beforeAll/globalSetup) report no failed test.
+  // Suites that could not run (syntax error, failing import, failing hook outside tests)
+  // report a failed suite with no failed test in it.
   const broken = Array.isArray(r.testResults)
-    ? r.testResults.filter((t) => t.status === 'failed' && (t.numFailingTests || 0) === 0).length
+    ? r.testResults.filter(
+        (t) =>
+          t.status === 'failed' &&
+          !(t.assertionResults || []).some((a) => a.status === 'failed') &&
+          !(t.numFailingTests > 0),
+      ).length
     : Number(r.numRuntimeErrorTestSuites || 0);
   failed += broken;
   if (r.success === false && (r.numFailedTests || 0) === 0 && broken === 0 && r.numTotalTestSuites > 0) failed += 1;
