@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm test — the whole suite: starts the local stack if it is not up (idempotent), applies the
-# migrations when they exist, builds, runs the unit and the integration tier (both always run),
+# migrations, installs kustomize for the static checks, builds, runs the unit and the integration tier (both always run),
 # then prints one closing line "N passed, N failed" (scripts/test-summary.js).
 # Exit status: non-zero when any step or tier failed, or when no test ran.
 set -uo pipefail
@@ -26,24 +26,21 @@ if ! timeout "${STACK_UP_TIMEOUT:-3600}" bash scripts/stack/up.sh; then
 fi
 
 step "build: npm run build"
-if timeout 900 npm run --silent build; then
-  built=1
-else
+if ! timeout 900 npm run --silent build; then
   echo "test.sh: npm run build failed (errors above); running the tests anyway" >&2
   fail_step build
-  built=0
 fi
 
-# Migrations are applied when they exist and the build worked. A failing db:migrate is reported
-# loudly but not counted: the integration suites prepare their own schema.
-if [ "$built" = 1 ] && [ "$stack_ok" = 1 ] && [ -n "$(ls -A libs/db/migrations 2>/dev/null)" ] &&
-  npx --no-install drizzle-kit --version >/dev/null 2>&1; then
-  step "migrate: npm run db:migrate"
-  timeout 300 npm run --silent db:migrate ||
-    echo "test.sh: WARNING: npm run db:migrate failed (output above); continuing" >&2
+step "migrate: npm run db:migrate"
+if [ "$stack_ok" = 1 ]; then
+  timeout 300 npm run --silent db:migrate || fail_step migrate
 else
-  step "migrate: skipped (no libs/db/migrations, no drizzle-kit, no build or no stack)"
+  fail_step migrate
 fi
+
+# The static deployment checks render k8s/ with the real kustomize (built once into the cache).
+step "tools: kustomize"
+timeout 900 bash scripts/tools/install-kustomize.sh >/dev/null || fail_step kustomize
 
 step "unit tests"
 timeout "${UNIT_TIMEOUT:-1800}" npx jest --config jest.config.js --ci --json --outputFile="$RESULTS/unit.json" || status=1
