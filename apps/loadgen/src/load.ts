@@ -1,0 +1,168 @@
+import { sql } from 'drizzle-orm';
+import type { Producer } from 'kafkajs';
+import { accounts as accountsTable, pgArray, type Database } from '@settlement/db';
+import type { ExpectedOutcomes, LoadGenerator, LoadMessage } from './generator';
+
+/** Opens the run's accounts directly in the database (no opening balances: funding is posted). */
+export async function openAccounts(db: Database, gen: LoadGenerator): Promise<void> {
+  const rows = [
+    { id: gen.bank, currency: gen.currency, overdraftLimit: 10n ** 30n },
+    ...gen.accounts.map((id) => ({ id, currency: gen.currency, overdraftLimit: 0n })),
+    ...gen.poor.map((id) => ({ id, currency: gen.currency, overdraftLimit: 0n })),
+  ];
+  for (let i = 0; i < rows.length; i += 5000) {
+    await db
+      .insert(accountsTable)
+      .values(rows.slice(i, i + 5000))
+      .onConflictDoNothing();
+  }
+}
+
+export interface PublishOptions {
+  topic: string;
+  /** Messages per second; 0 or undefined = as fast as possible. */
+  rate?: number;
+  /** Stop after this many messages... */
+  count?: number;
+  /** ...or after this long, whichever comes first. */
+  durationMs?: number;
+  chunk?: number;
+  onProgress?: (sent: number) => void;
+  /** Produce timestamps by transaction id, for latency measurements. */
+  producedAt?: Map<string, number>;
+}
+
+/** Sends messages from `next` in chunks, paced to `rate`; returns how many were sent. */
+export async function publish(
+  producer: Producer,
+  next: () => LoadMessage,
+  opts: PublishOptions,
+): Promise<{ sent: number; ms: number }> {
+  const chunk = opts.chunk ?? 500;
+  const started = Date.now();
+  let sent = 0;
+  const limit = opts.count ?? Number.MAX_SAFE_INTEGER;
+  const inFlight: Promise<unknown>[] = [];
+  while (sent < limit) {
+    if (opts.durationMs !== undefined && Date.now() - started >= opts.durationMs) break;
+    const n = Math.min(chunk, limit - sent);
+    const messages: LoadMessage[] = [];
+    for (let i = 0; i < n; i++) messages.push(next());
+    if (opts.producedAt) {
+      const now = Date.now();
+      for (const m of messages)
+        if (m.id && !opts.producedAt.has(m.id)) opts.producedAt.set(m.id, now);
+    }
+    inFlight.push(
+      producer.send({
+        topic: opts.topic,
+        acks: -1,
+        messages: messages.map((m) => ({ key: m.key, value: m.value })),
+      }),
+    );
+    if (inFlight.length >= 8) await inFlight.shift();
+    sent += n;
+    opts.onProgress?.(sent);
+    if (opts.rate && opts.rate > 0) {
+      const due = started + (sent / opts.rate) * 1000;
+      const wait = due - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+  await Promise.all(inFlight);
+  return { sent, ms: Date.now() - started };
+}
+
+export async function sendAll(
+  producer: Producer,
+  topic: string,
+  messages: LoadMessage[],
+): Promise<void> {
+  let i = 0;
+  await publish(producer, () => messages[i++], { topic, count: messages.length });
+}
+
+/** Waits until every funding transaction of the run is in the ledger. */
+export async function waitForIds(
+  db: Database,
+  ids: readonly string[],
+  timeoutMs = 120_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = await db.execute<{ n: string }>(
+      sql`select count(*)::text as n from transactions where id = any(${pgArray(ids)}::text[])`,
+    );
+    if (Number(rows[0].n) >= ids.length) return;
+    if (Date.now() > deadline) throw new Error(`only ${rows[0].n} of ${ids.length} ids settled`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * What the ledger holds for one run (ids, keys and accounts all start with the run id), in
+ * the shape of {@link ExpectedOutcomes}. Duplicates are counted from the live batches of
+ * `topic` created since the run started (one run at a time per topic).
+ */
+export async function actualOutcomes(
+  db: Database,
+  runId: string,
+  topic: string,
+  since: Date,
+): Promise<ExpectedOutcomes> {
+  const like = `${runId}-%`;
+  const tx = await db.execute<{ status: string; reason: string | null; n: string }>(
+    sql`select status, reason, count(*)::text as n from transactions where id like ${like} group by status, reason`,
+  );
+  const dl = await db.execute<{ reason: string; n: string }>(
+    sql`select reason, count(*)::text as n from dead_letters where topic = ${topic} and key like ${like} group by reason`,
+  );
+  const dup = await db.execute<{ n: string }>(
+    sql`select coalesce(sum(duplicates), 0)::text as n from batches where topic = ${topic} and replay_id is null
+        and status = 'SETTLED' and created_at >= ${since.toISOString()}::timestamptz`,
+  );
+  const get = (status: string, reason: string | null) =>
+    Number(tx.find((r) => r.status === status && r.reason === reason)?.n ?? 0);
+  const dead = (reason: string) => Number(dl.find((r) => r.reason === reason)?.n ?? 0);
+  const out: ExpectedOutcomes = {
+    settled: get('SETTLED', null),
+    rejected: {
+      INSUFFICIENT_FUNDS: get('REJECTED', 'INSUFFICIENT_FUNDS'),
+      UNKNOWN_ACCOUNT: get('REJECTED', 'UNKNOWN_ACCOUNT'),
+    },
+    deadLettered: {
+      MALFORMED_JSON: dead('MALFORMED_JSON'),
+      SCHEMA_VIOLATION: dead('SCHEMA_VIOLATION'),
+      TOO_LARGE: dead('TOO_LARGE'),
+      DUPLICATE_CONFLICT: dead('DUPLICATE_CONFLICT'),
+    },
+    duplicates: Number(dup[0].n),
+    total: 0,
+  };
+  out.total =
+    out.settled +
+    out.rejected.INSUFFICIENT_FUNDS +
+    out.rejected.UNKNOWN_ACCOUNT +
+    Object.values(out.deadLettered).reduce((a, b) => a + b, 0) +
+    out.duplicates;
+  return out;
+}
+
+/** Polls until the run's outcomes account for `expected.total` messages (or the time is up). */
+export async function waitForOutcomes(
+  db: Database,
+  runId: string,
+  topic: string,
+  since: Date,
+  expected: ExpectedOutcomes,
+  timeoutMs: number,
+  onProgress?: (done: number) => void,
+): Promise<ExpectedOutcomes> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const actual = await actualOutcomes(db, runId, topic, since);
+    onProgress?.(actual.total);
+    if (actual.total >= expected.total || Date.now() > deadline) return actual;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
