@@ -18,7 +18,9 @@ try {
 }
 for (const name of expected) {
   if (!files.includes(name)) {
-    process.stderr.write(`test-summary: ${name} missing in ${dir} (that tier did not finish): counted as 1 failure\n`);
+    process.stderr.write(
+      `test-summary: ${name} missing in ${dir} (that tier did not finish): counted as 1 failure\n`,
+    );
     failed += 1;
   }
 }
@@ -27,7 +29,9 @@ for (const name of files) {
   try {
     r = JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8'));
   } catch (err) {
-    process.stderr.write(`test-summary: cannot read ${name}: ${err.message}: counted as 1 failure\n`);
+    process.stderr.write(
+      `test-summary: cannot read ${name}: ${err.message}: counted as 1 failure\n`,
+    );
     failed += 1;
     continue;
   }
@@ -44,7 +48,13 @@ for (const name of files) {
       ).length
     : Number(r.numRuntimeErrorTestSuites || 0);
   failed += broken;
-  if (r.success === false && (r.numFailedTests || 0) === 0 && broken === 0 && r.numTotalTestSuites > 0) failed += 1;
+  if (
+    r.success === false &&
+    (r.numFailedTests || 0) === 0 &&
+    broken === 0 &&
+    r.numTotalTestSuites > 0
+  )
+    failed += 1;
   if (broken > 0) process.stderr.write(`test-summary: ${name}: ${broken} suite(s) failed to run\n`);
 }
 process.stdout.write(`${passed} passed, ${failed} failed\n`);

@@ -40,7 +40,9 @@ async function main() {
     const missing = wanted.filter((t) => !existing.has(t.topic));
     if (missing.length > 0) {
       await admin.createTopics({ topics: missing, waitForLeaders: true });
-      process.stdout.write(`created topics: ${missing.map((t) => `${t.topic}(${t.numPartitions})`).join(', ')}\n`);
+      process.stdout.write(
+        `created topics: ${missing.map((t) => `${t.topic}(${t.numPartitions})`).join(', ')}\n`,
+      );
     }
   } finally {
     await admin.disconnect();
@@ -49,7 +51,11 @@ async function main() {
   const marker = `ping-${process.pid}-${Date.now()}`;
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
-  await producer.send({ topic: HEALTH_TOPIC, acks: -1, messages: [{ key: 'health', value: marker }] });
+  await producer.send({
+    topic: HEALTH_TOPIC,
+    acks: -1,
+    messages: [{ key: 'health', value: marker }],
+  });
   await producer.disconnect();
 
   const groupId = `stack-health-${process.pid}-${Date.now()}`;

@@ -13,7 +13,10 @@ function hostPort(value: string, fallbackPort: number): { host: string; port: nu
   const trimmed = value.trim().replace(/^[a-z]+:\/\//i, '');
   const idx = trimmed.lastIndexOf(':');
   if (idx < 0) return { host: trimmed, port: fallbackPort };
-  return { host: trimmed.slice(0, idx).replace(/^\[|\]$/g, ''), port: Number(trimmed.slice(idx + 1)) || fallbackPort };
+  return {
+    host: trimmed.slice(0, idx).replace(/^\[|\]$/g, ''),
+    port: Number(trimmed.slice(idx + 1)) || fallbackPort,
+  };
 }
 
 function endpoints(): Endpoint[] {
@@ -23,7 +26,12 @@ function endpoints(): Endpoint[] {
   return [
     { name: 'Kafka', env: 'KAFKA_BROKERS', ...kafka },
     { name: 'Temporal', env: 'TEMPORAL_ADDRESS', ...temporal },
-    { name: 'PostgreSQL', env: 'DATABASE_URL', host: db.hostname || '127.0.0.1', port: Number(db.port || 5432) },
+    {
+      name: 'PostgreSQL',
+      env: 'DATABASE_URL',
+      host: db.hostname || '127.0.0.1',
+      port: Number(db.port || 5432),
+    },
   ];
 }
 
@@ -45,7 +53,9 @@ function reachable({ host, port }: Endpoint, timeoutMs = 3000): Promise<boolean>
 export default async function globalSetup(): Promise<void> {
   const list = endpoints();
   const results = await Promise.all(list.map(async (e) => ({ e, ok: await reachable(e) })));
-  const down = results.filter((r) => !r.ok).map((r) => `${r.e.name} at ${r.e.host}:${r.e.port} (${r.e.env})`);
+  const down = results
+    .filter((r) => !r.ok)
+    .map((r) => `${r.e.name} at ${r.e.host}:${r.e.port} (${r.e.env})`);
   if (down.length > 0) {
     throw new Error(
       `Integration tests need the local stack, but these do not answer: ${down.join(', ')}.\n` +

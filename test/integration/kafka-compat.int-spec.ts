@@ -2,7 +2,15 @@
 // Kafka 4.0 removed old protocol versions (KIP-896); these checks pin down that every API the
 // ingest, admin and replay code relies on still negotiates. Findings: docs/kafka-client.md.
 import { randomUUID } from 'node:crypto';
-import { Admin, CompressionTypes, Consumer, EachBatchPayload, Kafka, logLevel, Producer } from 'kafkajs';
+import {
+  Admin,
+  CompressionTypes,
+  Consumer,
+  EachBatchPayload,
+  Kafka,
+  logLevel,
+  Producer,
+} from 'kafkajs';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 
@@ -33,7 +41,12 @@ describe('kafkajs 2.2.4 against Kafka 4 (KIP-896)', () => {
   it('admin: describes the cluster and creates a topic with partitions', async () => {
     const cluster = await admin.describeCluster();
     expect(cluster.brokers.length).toBeGreaterThanOrEqual(1);
-    expect(await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true })).toBe(true);
+    expect(
+      await admin.createTopics({
+        topics: [{ topic, numPartitions: 3, replicationFactor: 1 }],
+        waitForLeaders: true,
+      }),
+    ).toBe(true);
     const meta = await admin.fetchTopicMetadata({ topics: [topic] });
     expect(meta.topics[0]?.partitions).toHaveLength(3);
   });
@@ -46,7 +59,12 @@ describe('kafkajs 2.2.4 against Kafka 4 (KIP-896)', () => {
         headers: { codec, seq: String(i) },
       }));
     const plain = await producer.send({ topic, acks: -1, messages: batch('none') });
-    const gzip = await producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages: batch('gzip') });
+    const gzip = await producer.send({
+      topic,
+      acks: -1,
+      compression: CompressionTypes.GZIP,
+      messages: batch('gzip'),
+    });
     expect(plain.every((r) => r.errorCode === 0)).toBe(true);
     expect(gzip.every((r) => r.errorCode === 0)).toBe(true);
     const offsets = await admin.fetchTopicOffsets(topic);
@@ -76,7 +94,11 @@ describe('kafkajs 2.2.4 against Kafka 4 (KIP-896)', () => {
             const last = batch.messages[batch.messages.length - 1];
             if (last) {
               await consumer.commitOffsets([
-                { topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
+                {
+                  topic,
+                  partition: batch.partition,
+                  offset: (BigInt(last.offset) + 1n).toString(),
+                },
               ]);
             }
             await heartbeat();
@@ -92,7 +114,9 @@ describe('kafkajs 2.2.4 against Kafka 4 (KIP-896)', () => {
     // Order per key: within each codec run, the sequence numbers of one key only increase.
     for (const codec of ['none', 'gzip']) {
       for (let k = 0; k < 5; k++) {
-        const seqs = seen.filter((s) => s.codec === codec && s.key === `acct-${k}`).map((s) => s.seq);
+        const seqs = seen
+          .filter((s) => s.codec === codec && s.key === `acct-${k}`)
+          .map((s) => s.seq);
         expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
       }
     }
@@ -144,10 +168,18 @@ describe('kafkajs 2.2.4 against Kafka 4 (KIP-896)', () => {
   });
 
   it('idempotent producer (InitProducerId) works', async () => {
-    const idem = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    const idem = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
     await idem.connect();
     try {
-      const res = await idem.send({ topic, acks: -1, messages: [{ key: 'acct-0', value: 'idempotent' }] });
+      const res = await idem.send({
+        topic,
+        acks: -1,
+        messages: [{ key: 'acct-0', value: 'idempotent' }],
+      });
       expect(res[0]?.errorCode).toBe(0);
     } finally {
       await idem.disconnect();
