@@ -60,6 +60,12 @@ export async function settleBatch(
 ): Promise<SettleBatchResult> {
   assertWellFormed(input);
   const settledAt = (deps.now ?? (() => new Date()))();
+  // Ingest validated already; validating again keeps the ledger safe from any producer of
+  // workflow input (replay, an older ingest version). CPU work, so before the transaction.
+  const parsedMessages = input.messages.map((m) => {
+    const parsed = parseTransactionRecord(m.key, m.value);
+    return { m, parsed, hash: parsed.ok ? contentHash(parsed.tx) : '' };
+  });
   return deps.db.transaction(async (tx) => {
     let applyFrom = BigInt(input.fromOffset);
     if (!input.replayId) {
@@ -80,11 +86,8 @@ export async function settleBatch(
     const deadLetters: DeadLetterRow[] = [];
     const outbox: OutboxRow[] = [];
     const candidates: Candidate[] = [];
-    for (const m of input.messages) {
+    for (const { m, parsed, hash } of parsedMessages) {
       if (BigInt(m.offset) < applyFrom) continue;
-      // Ingest validated already; validating again keeps the ledger safe from any producer
-      // of workflow input (replay, an older ingest version).
-      const parsed = parseTransactionRecord(m.key, m.value);
       if (!parsed.ok) {
         deadLetter(
           deadLetters,
@@ -99,7 +102,7 @@ export async function settleBatch(
         );
         continue;
       }
-      candidates.push({ ...m, tx: parsed.tx, hash: contentHash(parsed.tx) });
+      candidates.push({ ...m, tx: parsed.tx, hash });
     }
 
     // Same id, same content: a duplicate, no effect. Same id, other content: a conflict.

@@ -1,0 +1,94 @@
+import { sql } from 'drizzle-orm';
+import { settleBatch } from '@settlement/activities';
+import { createTestDatabase, type TestDatabase } from './support/database';
+import { batch, openAccounts, startPartition } from './support/fixtures';
+
+/** The database refuses what the code must never do, whatever code path tries it. */
+describe('ledger constraints in PostgreSQL', () => {
+  let db: TestDatabase;
+  const refused = async (statement: string, pattern: RegExp) => {
+    const err = await db.client.unsafe(statement).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(pattern);
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase('constraints');
+    await openAccounts(db.db, [
+      { id: 'bank', overdraftLimit: 1000n },
+      { id: 'bob' },
+      { id: 'usd', currency: 'USD' },
+    ]);
+    await startPartition(db.db, 't', 0);
+    await settleBatch(
+      { db: db.db, topics: { outcomes: 'o', deadLetters: 'd' } },
+      batch('t', 0, 0, [
+        { id: 'tx1', debit: 'bank', credit: 'bob', amount: '10' },
+        // Rejected (unknown credit account): a transaction row without postings.
+        { id: 'tx2', debit: 'bob', credit: 'ghost', amount: '1' },
+      ]),
+      'w',
+    );
+  });
+  afterAll(() => db.drop());
+
+  it('keeps postings append-only', async () => {
+    await refused(`update postings set amount = amount * 2`, /append-only/);
+    await refused(`delete from postings`, /append-only/);
+    await refused(`truncate postings`, /append-only/);
+  });
+
+  it('refuses postings without a transaction, without an account, or in another currency', async () => {
+    await refused(
+      `insert into postings (transaction_id, account_id, side, amount, currency, batch_id) values ('nope', 'bob', 'CREDIT', 1, 'EUR', 'b')`,
+      /no matching transaction/,
+    );
+    await refused(
+      `insert into postings (transaction_id, account_id, side, amount, currency, batch_id) values ('tx2', 'ghost', 'CREDIT', 1, 'EUR', 'b')`,
+      /no matching transaction or account/,
+    );
+    await refused(
+      `insert into postings (transaction_id, account_id, side, amount, currency, batch_id) values ('tx2', 'usd', 'CREDIT', 1, 'EUR', 'b')`,
+      /in its currency/,
+    );
+  });
+
+  it('refuses a posting whose sign does not match its side, a second debit, and a zero amount', async () => {
+    await refused(
+      `insert into postings (transaction_id, account_id, side, amount, currency, batch_id) values ('tx1', 'bob', 'DEBIT', 5, 'EUR', 'b')`,
+      /postings_sign_matches_side/,
+    );
+    await refused(
+      `insert into postings (transaction_id, account_id, side, amount, currency, batch_id) values ('tx1', 'bank', 'DEBIT', -10, 'EUR', 'b')`,
+      /postings_transaction_side_uq/,
+    );
+    await refused(
+      `insert into postings (transaction_id, account_id, side, amount, currency, batch_id) values ('tx1', 'bob', 'CREDIT', 0, 'EUR', 'b')`,
+      /postings_amount_non_zero|postings_sign_matches_side/,
+    );
+  });
+
+  it('keeps transactions final and accounts undeletable', async () => {
+    await refused(
+      `update transactions set status = 'REJECTED', reason = 'UNKNOWN_ACCOUNT'`,
+      /final/,
+    );
+    await refused(`delete from transactions`, /final/);
+    await refused(`delete from accounts where id = 'bob'`, /final/);
+  });
+
+  it('refuses a balance below its overdraft limit and malformed currencies', async () => {
+    await refused(
+      `update accounts set balance = -1001 where id = 'bank'`,
+      /accounts_balance_within_limit/,
+    );
+    await refused(
+      `insert into accounts (id, currency) values ('lower', 'eur')`,
+      /accounts_currency_format/,
+    );
+    const balance = await db.db.execute<{ b: string }>(
+      sql`select balance::text as b from accounts where id = 'bank'`,
+    );
+    expect(balance[0].b).toBe('-10');
+  });
+});
