@@ -6,6 +6,8 @@ import { loadConfig } from '@settlement/config';
  * (messages travel inline) well under Temporal's payload limits whatever the message sizes.
  */
 const local = z.object({
+  /** How long the group waits for a silent (crashed) member before moving its partitions. */
+  INGEST_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(30_000),
   INGEST_BATCH_MAX_BYTES: z.coerce
     .number()
     .int()

@@ -109,8 +109,8 @@ export class IngestConsumerService implements OnApplicationBootstrap, BeforeAppl
       maxBytesPerPartition: c.INGEST_MAX_BYTES_PER_PARTITION,
       maxBytes: c.INGEST_MAX_BYTES,
       maxWaitTimeInMs: Math.min(c.BATCH_MAX_WAIT_MS, 500),
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: c.INGEST_SESSION_TIMEOUT_MS,
+      heartbeatInterval: Math.min(3_000, Math.floor(c.INGEST_SESSION_TIMEOUT_MS / 3)),
       rebalanceTimeout: 60_000,
     });
     const { GROUP_JOIN, REBALANCING, CRASH, STOP } = this.consumer.events;

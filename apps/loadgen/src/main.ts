@@ -1,4 +1,3 @@
-/* eslint-disable no-console -- a CLI: the result goes to stdout, progress to stderr */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Partitioners } from 'kafkajs';

@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { sql, type SQL } from 'drizzle-orm';
+import type { Database } from '@settlement/db';
 
 /**
  * The BUILT apps (npm run build) as child processes, each with the test's own env (topics,
@@ -121,4 +123,28 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** Invariants of DESIGN.md checked on the ledger after a run. */
+export async function ledgerViolations(db: Database): Promise<Record<string, unknown[]>> {
+  const q = async <T extends Record<string, unknown>>(s: SQL) => [...(await db.execute<T>(s))];
+  return {
+    nonZeroCurrencies: await q(
+      sql`select currency, sum(amount)::text as total from postings group by currency having sum(amount) <> 0`,
+    ),
+    balanceDrift: await q(sql`
+      select a.id from accounts a
+      left join (select account_id, sum(amount) as total from postings group by account_id) p on p.account_id = a.id
+      where a.balance <> coalesce(p.total, 0)`),
+    belowLimit: await q(sql`select id from accounts where balance < -overdraft_limit`),
+    postingsPerOutcome: await q(sql`
+      select t.id from transactions t left join postings p on p.transaction_id = t.id
+      group by t.id, t.status
+      having (t.status = 'SETTLED' and count(p.id) <> 2) or (t.status = 'REJECTED' and count(p.id) <> 0)`),
+    outOfOrder: await q(sql`
+      select a.id as earlier, b.id as later from transactions a
+      join transactions b on a.debit_account = b.debit_account and a.topic = b.topic
+        and a.partition = b.partition and a."offset" < b."offset" and a.settled_at > b.settled_at
+      limit 10`),
+  };
 }
