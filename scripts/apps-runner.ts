@@ -1,0 +1,76 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+
+/** Runs the built apps (dist/) as child processes; shared by start-all, demo and bench. */
+export const ROOT = path.resolve(__dirname, '..', '..');
+
+export interface Child {
+  name: string;
+  proc: ChildProcess;
+  exited: Promise<number | null>;
+}
+
+export function appNames(): string[] {
+  const names = ['worker', 'ingest'];
+  if (existsSync(path.join(ROOT, 'apps/admin/src/main.ts'))) names.push('admin');
+  return names;
+}
+
+export function spawnApp(
+  name: string,
+  env: NodeJS.ProcessEnv,
+  stdio: 'inherit' | 'ignore' | 'pipe' = 'inherit',
+): Child {
+  const proc = spawn(process.execPath, [path.join(ROOT, 'dist/apps', name, 'src/main.js')], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', stdio, stdio],
+    // Own process group: a terminal's Ctrl-C reaches only us, and each app then gets exactly
+    // one SIGTERM (a second signal would cut Nest's shutdown hooks short).
+    detached: true,
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    proc.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : null))),
+  );
+  return { name, proc, exited };
+}
+
+/** SIGTERM to each child (by its pid), SIGKILL after the grace time. */
+export async function stopAll(children: Child[], graceMs = 35_000): Promise<void> {
+  await Promise.all(
+    children.map(async (c) => {
+      if (c.proc.exitCode !== null || c.proc.signalCode !== null) return;
+      c.proc.kill('SIGTERM');
+      const timer = setTimeout(() => c.proc.kill('SIGKILL'), graceMs);
+      await c.exited;
+      clearTimeout(timer);
+    }),
+  );
+}
+
+export async function waitHealthy(port: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/health/ready`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`port ${port} not ready after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+/** Peak resident set (VmHWM) of a live process in MiB, from /proc; undefined elsewhere. */
+export function peakRssMb(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const status = require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8') as string;
+    const m = /VmHWM:\s+(\d+) kB/.exec(status);
+    return m ? Math.round(Number(m[1]) / 1024) : undefined;
+  } catch {
+    return undefined;
+  }
+}

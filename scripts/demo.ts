@@ -1,0 +1,118 @@
+/* The main job end to end (npm run demo): stack up, migrate, build, start the apps, open
+ * accounts, publish a synthetic load, wait until every message has an outcome, print a
+ * summary that reconciles with what was sent, stop the apps. */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Partitioners } from 'kafkajs';
+import { loadConfig } from '@settlement/config';
+import { createDatabase } from '@settlement/db';
+import { createKafka } from '@settlement/kafka';
+import { createLogger } from '@settlement/observability';
+import {
+  LoadGenerator,
+  openAccounts,
+  publish,
+  sendAll,
+  waitForIds,
+  waitForOutcomes,
+} from '../apps/loadgen/src';
+import { appNames, ROOT, spawnApp, stopAll, waitHealthy, type Child } from './apps-runner';
+
+const say = (s: string) => process.stderr.write(`[demo] ${s}\n`);
+
+function run(cmd: string, args: string[]): void {
+  say(`$ ${cmd} ${args.join(' ')}`);
+  const r = spawnSync(cmd, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status})`);
+}
+
+async function main(): Promise<void> {
+  const count = Number(process.env.DEMO_COUNT ?? 50_000);
+  const accounts = Number(process.env.DEMO_ACCOUNTS ?? 1_000);
+  if (process.env.DEMO_SKIP_SETUP !== '1') {
+    run('npm', ['run', '--silent', 'stack:up']);
+    run('npx', ['drizzle-kit', 'migrate']);
+    run('npm', ['run', '--silent', 'build']);
+  }
+  const config = loadConfig(['kafka', 'database']);
+  const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
+  const children: Child[] = appNames().map((name) => spawnApp(name, env, 'inherit'));
+  const stop = () => stopAll(children);
+  process.on('SIGINT', () => void stop().then(() => process.exit(130)));
+  const database = createDatabase({
+    url: config.DATABASE_URL,
+    poolMax: 2,
+    applicationName: 'demo',
+  });
+  const kafka = createKafka(config, createLogger('demo', 'warn'), 'demo');
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  try {
+    await waitHealthy(Number(process.env.WORKER_HTTP_PORT ?? 3002));
+    await waitHealthy(Number(process.env.INGEST_HTTP_PORT ?? 3001));
+    say(`apps up: ${children.map((c) => `${c.name} (pid ${c.proc.pid})`).join(', ')}`);
+    await producer.connect();
+    const runId = `demo${randomBytes(3).toString('hex')}`;
+    const gen = new LoadGenerator({ runId, accounts });
+    const since = new Date();
+    say(`opening ${accounts} accounts (+ ${gen.poor.length} unfunded, + bank ${gen.bank})`);
+    await openAccounts(database.db, gen);
+    const funding = gen.fundingMessages();
+    await sendAll(producer, config.KAFKA_TOPIC, funding);
+    await waitForIds(
+      database.db,
+      funding.map((m) => m.id!),
+      300_000,
+    );
+    say(`funded; publishing ${count} messages (valid, invalid, duplicates, conflicts, rejects)`);
+    const started = Date.now();
+    await publish(producer, () => gen.next(), { topic: config.KAFKA_TOPIC, count });
+    const expected = gen.expected();
+    say('waiting until every message has an outcome');
+    const actual = await waitForOutcomes(
+      database.db,
+      runId,
+      config.KAFKA_TOPIC,
+      since,
+      expected,
+      600_000,
+    );
+    const seconds = (Date.now() - started) / 1000;
+    const reconciled = JSON.stringify(actual) === JSON.stringify(expected);
+    const summary = {
+      runId,
+      sent: gen.sent,
+      outcomes: actual,
+      expected,
+      reconciled,
+      seconds: Number(seconds.toFixed(1)),
+      messagesPerSecond: Math.round((count / seconds) * 10) / 10,
+      temporalUi: 'http://127.0.0.1:8233/namespaces/default/workflows',
+    };
+    const line = (k: string, v: number | string) =>
+      process.stdout.write(`  ${k.padEnd(28)} ${v}\n`);
+    process.stdout.write(
+      `\nDemo run ${runId}: ${expected.total} messages (incl. ${funding.length} funding)\n`,
+    );
+    line('SETTLED', actual.settled);
+    line('REJECTED INSUFFICIENT_FUNDS', actual.rejected.INSUFFICIENT_FUNDS);
+    line('REJECTED UNKNOWN_ACCOUNT', actual.rejected.UNKNOWN_ACCOUNT);
+    for (const [k, v] of Object.entries(actual.deadLettered)) line(`DEAD-LETTERED ${k}`, v);
+    line('DUPLICATE (no effect)', actual.duplicates);
+    line('total outcomes', `${actual.total} of ${expected.total} sent`);
+    line('reconciled with loadgen', reconciled ? 'yes, exactly' : 'NO');
+    line('throughput', `${summary.messagesPerSecond} messages/s over ${summary.seconds} s`);
+    line('Temporal Web UI', summary.temporalUi);
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    if (!reconciled) process.exitCode = 2;
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+    await database.close();
+    say('stopping the apps');
+    await stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`[demo] failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
