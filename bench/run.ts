@@ -29,6 +29,8 @@ const BASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432
 const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 8);
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 10_000);
+/** Funding also goes one workflow per message there (~25/s): fewer accounts. */
+const PER_TX_ACCOUNTS = Number(process.env.BENCH_PER_TX_ACCOUNTS ?? 200);
 const say = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 
 async function freshDatabase(label: string): Promise<{ url: string; drop: () => Promise<void> }> {
@@ -124,9 +126,10 @@ async function scenario(
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const runId = `b${randomBytes(3).toString('hex')}`;
+  const accounts = name === 'micro-batch' ? ACCOUNTS : PER_TX_ACCOUNTS;
   const gen = new LoadGenerator({
     runId,
-    accounts: ACCOUNTS,
+    accounts,
     seed: 1,
     mix: {
       insufficientFunds: 0,
@@ -147,7 +150,7 @@ async function scenario(
       funding.map((m) => m.id!),
       600_000,
     );
-    say(`${name}: funded ${ACCOUNTS} accounts; publishing ${count}`);
+    say(`${name}: funded ${accounts} accounts; publishing ${count}`);
     const producedAt = new Map<string, number>();
     const t0 = Date.now();
     await publish(producer, () => gen.next(), { topic: topics.tx, count, producedAt });
@@ -184,7 +187,7 @@ async function scenario(
       workerPeakRssMb: peakRssMb(worker.proc.pid),
       publishedPerSecond: Math.round((count / publishMs) * 1000),
       partitions: PARTITIONS,
-      accounts: ACCOUNTS,
+      accounts,
     };
   } finally {
     await producer.disconnect();
@@ -201,6 +204,7 @@ async function main(): Promise<void> {
   const ptCount = Number(process.env.BENCH_PER_TX_COUNT ?? 10_000);
   const mb = await scenario('micro-batch', mbCount, kafka);
   console.log(JSON.stringify(mb));
+  if (process.env.BENCH_SKIP_PER_TX === '1') return;
   const pt = await scenario('workflow-per-transaction', ptCount, kafka);
   console.log(
     JSON.stringify({

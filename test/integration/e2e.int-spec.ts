@@ -50,8 +50,7 @@ describe('end to end (built ingest + worker, real Kafka, Temporal, PostgreSQL)',
     await Promise.all(apps.map((a) => a.stop()));
     await producer?.disconnect();
     await admin?.disconnect();
-    if (!process.env.KEEP_TEST_DB) await db?.drop();
-    else console.log('kept', db?.url);
+    await db?.drop();
   });
 
   it('gives every message exactly the outcome loadgen expects and keeps the invariants', async () => {
