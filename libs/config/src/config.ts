@@ -55,6 +55,19 @@ const ingestSchema = z.object({
   BATCH_MAX_WAIT_MS: positiveInt.default(200),
   MAX_IN_FLIGHT_BATCHES_PER_PARTITION: positiveInt.default(8),
   MAX_IN_FLIGHT_BATCHES: positiveInt.default(64),
+  /** Closes a batch early so the workflow input (messages travel inline) stays well under
+   *  Temporal's payload limit, whatever the message sizes. */
+  INGEST_BATCH_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(4096)
+    .default(768 * 1024),
+  /** How long the group waits for a silent (crashed) member before moving its partitions. */
+  INGEST_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(30_000),
+  INGEST_LAG_INTERVAL_MS: positiveInt.default(5000),
+  INGEST_CONTROL_POLL_MS: positiveInt.default(2000),
+  INGEST_MAX_BYTES_PER_PARTITION: positiveInt.default(1024 * 1024),
+  INGEST_MAX_BYTES: positiveInt.default(10 * 1024 * 1024),
 });
 
 const workerSchema = z.object({
