@@ -300,13 +300,14 @@ async function alreadyApplied(
       alreadyApplied: true,
     };
   }
-  // Another batch covering the same offsets (formed before a consumer restart) applied it.
+  // Another batch covering the same offsets (formed before a consumer restart) applied and
+  // counted every message: this one records zeros, so batch counts add up to the log.
   const result: SettleBatchResult = {
     batchId: input.batchId,
     settled: 0,
     rejected: 0,
-    duplicates: input.messages.length,
-    deadLettered: input.deadLettered,
+    duplicates: 0,
+    deadLettered: 0,
     alreadyApplied: true,
   };
   await recordBatch(tx, input, workflowId, result, new Date());
