@@ -5,6 +5,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import {
+  PartitionAssigners,
   Partitioners,
   type Admin,
   type Consumer,
@@ -29,6 +30,7 @@ import {
 import type { IngestAppConfig } from './config';
 import { isPaused } from './consumer-controls';
 import { formBatch, messageCost } from './micro-batch';
+import { PartitionOwnership, stickyAssigner } from './sticky-assigner';
 
 interface ClosedBatch {
   epoch: number;
@@ -77,6 +79,7 @@ export class IngestConsumerService implements OnApplicationBootstrap, BeforeAppl
   private timers: NodeJS.Timeout[] = [];
   private rebalanceStartedAt?: number;
   private readonly topic: string;
+  private readonly ownership = new PartitionOwnership();
 
   constructor(
     @Inject(CONFIG) private readonly config: IngestAppConfig,
@@ -112,15 +115,18 @@ export class IngestConsumerService implements OnApplicationBootstrap, BeforeAppl
       sessionTimeout: c.INGEST_SESSION_TIMEOUT_MS,
       heartbeatInterval: Math.min(3_000, Math.floor(c.INGEST_SESSION_TIMEOUT_MS / 3)),
       rebalanceTimeout: 60_000,
+      // Sticky first, round-robin as the fallback while a rolling deploy mixes versions.
+      partitionAssigners: [stickyAssigner(this.ownership), PartitionAssigners.roundRobin],
     });
     const { GROUP_JOIN, REBALANCING, CRASH, STOP } = this.consumer.events;
     this.consumer.on(REBALANCING, () => {
       this.rebalanceStartedAt = Date.now();
       this.logger.info('consumer group rebalancing');
     });
-    this.consumer.on(GROUP_JOIN, (e) =>
-      this.onAssignment(e.payload.memberAssignment, e.payload.duration),
-    );
+    this.consumer.on(GROUP_JOIN, (e) => {
+      this.ownership.update(e.payload.memberAssignment);
+      this.onAssignment(e.payload.memberAssignment, e.payload.duration, e.payload.groupProtocol);
+    });
     this.consumer.on(CRASH, (e) => {
       this.logger.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
       if (!e.payload.restart && !this.stopping) process.exit(1);
@@ -205,7 +211,11 @@ export class IngestConsumerService implements OnApplicationBootstrap, BeforeAppl
    * After every join kafkajs fetches again from the committed offsets, so whatever this
    * instance read but did not start is dropped here and read again (by it or the new owner).
    */
-  private onAssignment(assignment: Record<string, number[]>, joinMs: number): void {
+  private onAssignment(
+    assignment: Record<string, number[]>,
+    joinMs: number,
+    protocol?: string,
+  ): void {
     const mine = new Set(assignment[this.topic] ?? []);
     for (const p of mine) this.state(p);
     for (const s of this.partitions.values()) {
@@ -219,7 +229,12 @@ export class IngestConsumerService implements OnApplicationBootstrap, BeforeAppl
     const pausedMs = this.rebalanceStartedAt ? Date.now() - this.rebalanceStartedAt : undefined;
     this.rebalanceStartedAt = undefined;
     this.logger.info(
-      { partitions: [...mine].sort((a, b) => a - b), joinMs, rebalancePausedMs: pausedMs },
+      {
+        partitions: [...mine].sort((a, b) => a - b),
+        joinMs,
+        rebalancePausedMs: pausedMs,
+        protocol,
+      },
       'partitions assigned',
     );
     void this.reconcilePause();
