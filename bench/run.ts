@@ -91,6 +91,15 @@ async function settledCount(db: Database, runId: string): Promise<number> {
   return Number(r[0].n);
 }
 
+/** Mean of a Prometheus histogram scraped from an app's /metrics, in milliseconds. */
+async function histogramAvgMs(port: string, name: string): Promise<number | null> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const value = (suffix: string) => Number(new RegExp(`^${name}_${suffix}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1]);
+  const sum = value('sum');
+  const count = value('count');
+  return count > 0 ? Math.round((sum / count) * 10_000) / 10 : null;
+}
+
 async function scenario(
   name: 'micro-batch' | 'workflow-per-transaction',
   count: number,
@@ -177,6 +186,19 @@ async function scenario(
     }
     lat.sort((a, b) => a - b);
     const seconds = (end - t0) / 1000;
+    const stages =
+      name === 'micro-batch'
+        ? {
+            workflowStartAvgMs: await histogramAvgMs(env.INGEST_HTTP_PORT!, 'settlement_workflow_start_seconds'),
+            settleActivityAvgMs: await histogramAvgMs(
+              env.WORKER_HTTP_PORT!,
+              'settlement_batch_settle_duration_seconds',
+            ),
+          }
+        : {};
+    const shape = await handle.db.execute<{ batches: string; avg: string | null }>(
+      sql`select count(*)::text as batches, round(avg(message_count))::text as avg from batches`,
+    );
     return {
       scenario: name,
       transactions: rows.length,
@@ -188,6 +210,9 @@ async function scenario(
       publishedPerSecond: Math.round((count / publishMs) * 1000),
       partitions: PARTITIONS,
       accounts,
+      batches: Number(shape[0].batches),
+      avgBatchSize: Number(shape[0].avg ?? 0),
+      ...stages,
     };
   } finally {
     await producer.disconnect();

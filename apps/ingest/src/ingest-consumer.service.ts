@@ -14,9 +14,10 @@ import {
   type KafkaMessage,
   type Producer,
 } from 'kafkajs';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { sql } from 'drizzle-orm';
-import { settleBatchWorkflowId, WORKFLOW_TYPES } from '@settlement/contracts';
+import { settleBatchWorkflowId } from '@settlement/contracts';
+import { startSettleBatch } from '@settlement/temporal';
 import { ensureCursor, insertDeadLetters, type DatabaseHandle } from '@settlement/db';
 import { metrics } from '@settlement/observability';
 import {
@@ -356,6 +357,8 @@ export class IngestConsumerService implements OnApplicationBootstrap, BeforeAppl
     if (messages.length === 0) return;
     const { input, deadLetters } = formBatch(topic, s.partition, start, messages, closed.closedAt);
     const workflowId = settleBatchWorkflowId(input.batchId);
+    // Staged: the workflow input is a reference, the messages wait in the batch row.
+    const staged = this.config.BATCH_PAYLOAD === 'database';
 
     if (deadLetters.length > 0) {
       await this.retry(s, closed.epoch, 'dead letters', async () => {
@@ -376,39 +379,32 @@ export class IngestConsumerService implements OnApplicationBootstrap, BeforeAppl
     await this.retry(s, closed.epoch, 'batch row', () =>
       db.execute(sql`
         insert into batches (id, topic, partition, from_offset, next_offset, workflow_id, status, message_count,
-          dead_lettered, closed_at)
+          dead_lettered, closed_at, staged_messages)
         values (${input.batchId}, ${topic}, ${s.partition}, ${input.fromOffset}::bigint, ${input.nextOffset}::bigint,
           ${workflowId}, 'PENDING', ${messages.length}, ${input.deadLettered},
-          to_timestamp(${closed.closedAt}::double precision / 1000))
+          to_timestamp(${closed.closedAt}::double precision / 1000), ${staged ? JSON.stringify(input.messages) : null})
         on conflict (id) do nothing`),
     );
 
     const stopTimer = metrics.workflowStartLatency.startTimer();
-    let handle;
+    let started;
     try {
-      handle = await this.retry(s, closed.epoch, 'workflow start', async () => {
-        try {
-          return await this.temporal.workflow.start(WORKFLOW_TYPES.settleBatch, {
-            taskQueue: this.config.TEMPORAL_TASK_QUEUE,
-            workflowId,
-            args: [input],
-          });
-        } catch (err) {
-          // A redelivered batch: Temporal already holds it, which is what we need.
-          if (err instanceof WorkflowExecutionAlreadyStartedError) {
-            return this.temporal.workflow.getHandle(workflowId);
-          }
-          throw err;
-        }
-      });
+      started = await this.retry(s, closed.epoch, 'workflow start', () =>
+        // A redelivered batch is refused by Temporal (alreadyStarted), which is what we need.
+        startSettleBatch(
+          this.temporal,
+          this.config.TEMPORAL_TASK_QUEUE,
+          staged ? { ...input, messages: undefined } : input,
+        ),
+      );
     } finally {
       stopTimer();
     }
-    if (!handle) return;
+    if (!started) return;
     metrics.batchSize.observe(messages.length);
     metrics.batchAge.observe((closed.closedAt - closed.firstAt) / 1000);
     s.nextOffset = BigInt(input.nextOffset);
-    this.track(s, handle.result(), input.batchId);
+    this.track(s, started.result(), input.batchId);
 
     // Durable in Temporal: now the offsets may move.
     if (!this.stale(s, closed.epoch) || this.stopping) {

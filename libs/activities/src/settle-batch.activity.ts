@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { SettleBatchInput, SettleBatchResult } from '@settlement/contracts';
+import type { BatchMessage, SettleBatchInput, SettleBatchResult } from '@settlement/contracts';
 import { deadLetterHeaders } from '@settlement/contracts';
 import {
   advanceCursor,
@@ -8,9 +8,9 @@ import {
   insertOutbox,
   insertPostings,
   insertTransactions,
-  lockAccounts,
+  lockAndApplyMovements,
   lockCursor,
-  writeBalances,
+  readAccounts,
   type Database,
   type DeadLetterRow,
   type LedgerTx,
@@ -22,6 +22,7 @@ import {
   buildSettlementEvent,
   contentHash,
   formatAmount,
+  lockOrder,
   parseTransactionRecord,
   postBatch,
   serializeSettlementEvent,
@@ -34,6 +35,8 @@ export interface SettleDeps {
   topics: { outcomes: string; deadLetters: string };
   /** Injected for tests; the wall clock otherwise. */
   now?: () => Date;
+  /** How long a batch waits for its predecessor before failing to be retried (ms). */
+  turnWaitMs?: number;
 }
 
 interface Candidate {
@@ -48,6 +51,44 @@ interface Candidate {
 const OFFSET = /^(0|[1-9][0-9]{0,18})$/;
 
 /**
+ * Waits briefly, with cheap unlocked reads of the cursor, until the previous batch of the
+ * partition has committed, then lets the batch proceed; past the wait it fails with
+ * PredecessorPendingError and Temporal retries later. Checking before any parsing or locking
+ * keeps an early successor from burning CPU and task-queue round trips in a retry loop.
+ */
+async function awaitTurn(deps: SettleDeps, batch: SettleBatchInput): Promise<void> {
+  const from = BigInt(batch.fromOffset);
+  const deadline = Date.now() + (deps.turnWaitMs ?? 1000);
+  for (;;) {
+    const rows = await deps.db.execute<{ next_offset: string }>(
+      sql`select next_offset::text from partition_cursors where topic = ${batch.topic} and partition = ${batch.partition}`,
+    );
+    const cursor = rows.length ? BigInt(rows[0].next_offset) : undefined;
+    if (cursor !== undefined && cursor >= from) return;
+    if (Date.now() >= deadline) {
+      throw new PredecessorPendingError(
+        `${batch.topic}/${batch.partition} stands at ${cursor ?? 'no cursor'}, batch starts at ${batch.fromOffset}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** The batch with its messages at hand, inline or read from where ingest staged them. */
+type ResolvedBatch = SettleBatchInput & { messages: BatchMessage[] };
+
+async function loadStagedMessages(
+  db: Database,
+  batchId: string,
+): Promise<BatchMessage[] | undefined> {
+  const rows = await db.execute<{ staged_messages: string | null }>(
+    sql`select staged_messages from batches where id = ${batchId}`,
+  );
+  const text = rows[0]?.staged_messages;
+  return text ? (JSON.parse(text) as BatchMessage[]) : undefined;
+}
+
+/**
  * Applies one micro-batch to the ledger in a single PostgreSQL transaction: postings,
  * balances, transaction records, dead letters for conflicts, the outbox of outcomes, the
  * batch row and the partition cursor. Every write is keyed, so a retry after a crash at any
@@ -55,9 +96,24 @@ const OFFSET = /^(0|[1-9][0-9]{0,18})$/;
  */
 export async function settleBatch(
   deps: SettleDeps,
-  input: SettleBatchInput,
+  batch: SettleBatchInput,
   workflowId: string,
 ): Promise<SettleBatchResult> {
+  if (!batch.replayId) await awaitTurn(deps, batch);
+  const staged = batch.messages ?? (await loadStagedMessages(deps.db, batch.batchId));
+  if (staged === undefined) {
+    // Cleared at settlement: only an already applied batch may have none.
+    return deps.db.transaction(async (tx) => {
+      const cursor = batch.replayId
+        ? undefined
+        : await lockCursor(tx, batch.topic, batch.partition);
+      if (cursor !== undefined && cursor >= BigInt(batch.nextOffset)) {
+        return alreadyApplied(tx, { ...batch, messages: [] }, workflowId);
+      }
+      throw new InvalidBatchError(`the staged messages of ${batch.batchId} are missing`);
+    });
+  }
+  const input: ResolvedBatch = { ...batch, messages: staged };
   assertWellFormed(input);
   const settledAt = (deps.now ?? (() => new Date()))();
   // Ingest validated already; validating again keeps the ledger safe from any producer of
@@ -134,7 +190,7 @@ export async function settleBatch(
       }
     }
 
-    const accounts = await lockAccounts(tx, accountIdsOf(fresh.map((c) => c.tx)));
+    const accounts = await readAccounts(tx, accountIdsOf(fresh.map((c) => c.tx)));
     const posted = postBatch(
       accounts,
       fresh.map((c) => c.tx),
@@ -167,13 +223,6 @@ export async function settleBatch(
       input.batchId,
       posted.postings.map((p) => ({ ...p, amount: p.amount.toString() })),
     );
-    await writeBalances(
-      tx,
-      posted.touchedAccountIds.map((id) => ({
-        accountId: id,
-        balance: posted.balances.get(id)!.balance,
-      })),
-    );
     await insertDeadLetters(tx, deadLetters);
 
     let settled = 0;
@@ -205,6 +254,13 @@ export async function settleBatch(
       deadLettered: input.deadLettered + deadLetters.length,
       alreadyApplied: false,
     };
+    // Account locks are taken here, for the last statements only (see lockAndApplyMovements).
+    const debited = lockOrder(fresh.map((c) => c.tx.debitAccount));
+    if (!(await lockAndApplyMovements(tx, accounts, debited, posted.netMovements))) {
+      throw new ConcurrentSettlementError(
+        `an account of ${input.batchId} was debited concurrently`,
+      );
+    }
     await recordBatch(tx, input, workflowId, result, settledAt);
     if (!input.replayId) {
       await advanceCursor(tx, input.topic, input.partition, input.nextOffset);
@@ -257,7 +313,7 @@ function deadLetter(
 
 async function recordBatch(
   tx: LedgerTx,
-  input: SettleBatchInput,
+  input: ResolvedBatch,
   workflowId: string,
   result: SettleBatchResult,
   settledAt: Date,
@@ -271,13 +327,13 @@ async function recordBatch(
       to_timestamp(${input.closedAt}::double precision / 1000), ${settledAt.toISOString()}::timestamptz)
     on conflict (id) do update set status = 'SETTLED', settled = excluded.settled, rejected = excluded.rejected,
       duplicates = excluded.duplicates, dead_lettered = excluded.dead_lettered, settled_at = excluded.settled_at,
-      message_count = excluded.message_count, error = null`);
+      message_count = excluded.message_count, error = null, staged_messages = null`);
 }
 
 /** The cursor is past this batch: report what the ledger recorded, change nothing. */
 async function alreadyApplied(
   tx: LedgerTx,
-  input: SettleBatchInput,
+  input: ResolvedBatch,
   workflowId: string,
 ): Promise<SettleBatchResult> {
   const rows = await tx.execute<{
@@ -314,7 +370,7 @@ async function alreadyApplied(
   return result;
 }
 
-function assertWellFormed(input: SettleBatchInput): void {
+function assertWellFormed(input: ResolvedBatch): void {
   const problems: string[] = [];
   if (!Number.isInteger(input.partition) || input.partition < 0) problems.push('partition');
   if (!OFFSET.test(input.fromOffset)) problems.push('fromOffset');

@@ -55,6 +55,11 @@ const ingestSchema = z.object({
   BATCH_MAX_WAIT_MS: positiveInt.default(200),
   MAX_IN_FLIGHT_BATCHES_PER_PARTITION: positiveInt.default(8),
   MAX_IN_FLIGHT_BATCHES: positiveInt.default(64),
+  /**
+   * Where a batch's messages travel: staged in PostgreSQL with a reference in the workflow
+   * input (`database`, measured faster: docs/benchmarks.md), or inline in the input.
+   */
+  BATCH_PAYLOAD: z.enum(['database', 'inline']).default('database'),
   /** Closes a batch early so the workflow input (messages travel inline) stays well under
    *  Temporal's payload limit, whatever the message sizes. */
   INGEST_BATCH_MAX_BYTES: z.coerce

@@ -24,8 +24,12 @@ export interface SettleBatchInput {
   partition: number;
   fromOffset: string;
   nextOffset: string;
-  /** Valid messages only, in offset order; invalid ones were dead-lettered by ingest. */
-  messages: BatchMessage[];
+  /**
+   * Valid messages only, in offset order; invalid ones were dead-lettered by ingest. Absent
+   * when ingest staged them in the database (batches.staged_messages) to keep the workflow
+   * input small: the settle activity reads them from there.
+   */
+  messages?: BatchMessage[];
   /** How many messages of the range ingest dead-lettered (for the batch's counts). */
   deadLettered: number;
   /** Epoch ms when ingest closed the batch (for latency metrics). */

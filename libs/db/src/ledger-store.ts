@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { lockOrder } from '@settlement/ledger';
 import type { PgTransaction } from 'drizzle-orm/pg-core';
 import type { PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
 import type * as schema from './schema';
@@ -73,35 +74,70 @@ export async function ensureCursor(
 }
 
 /**
- * Row locks on every touched account, always in id order (pass ids in the ledger's
- * lockOrder; SQL sorts them the same way with COLLATE "C"), so two batches touching the same
- * accounts queue behind each other instead of deadlocking (invariant 5).
+ * The touched accounts as they stand, without locks: the posting engine decides on this
+ * snapshot, and {@link lockAndApplyMovements} verifies it under lock just before commit.
  */
-export async function lockAccounts(
+export async function readAccounts(
   tx: LedgerTx,
-  sorted: readonly string[],
+  ids: readonly string[],
 ): Promise<Map<string, AccountRow>> {
-  if (sorted.length === 0) return new Map();
-  const rows = await tx.execute<{
-    id: string;
-    currency: string;
-    balance: string;
-    overdraft_limit: string;
-  }>(
+  if (ids.length === 0) return new Map();
+  const rows = await tx.execute<AccountRowText>(
     sql`select id, currency, balance::text, overdraft_limit::text from accounts
-        where id = any(${arr(sorted)}::text[]) order by id collate "C" for update`,
+        where id = any(${arr(ids)}::text[])`,
   );
-  return new Map(
-    rows.map((r) => [
-      r.id,
-      {
-        id: r.id,
-        currency: r.currency,
-        balance: BigInt(r.balance),
-        overdraftLimit: BigInt(r.overdraft_limit),
-      },
-    ]),
+  return new Map(rows.map((r) => [r.id, toAccountRow(r)]));
+}
+
+type AccountRowText = { id: string; currency: string; balance: string; overdraft_limit: string };
+
+const toAccountRow = (r: AccountRowText): AccountRow => ({
+  id: r.id,
+  currency: r.currency,
+  balance: BigInt(r.balance),
+  overdraftLimit: BigInt(r.overdraft_limit),
+});
+
+/**
+ * Locks the touched accounts, always in the ledger's lockOrder (SQL sorts the same way
+ * with COLLATE "C") so concurrent batches queue instead of
+ * deadlocking, checks that no debited account lost funds since `snapshot` was read, then
+ * moves every balance by its net amount. Returns false, changing nothing, when the check
+ * fails (a concurrent debit: the caller retries on a fresh snapshot).
+ *
+ * Why a snapshot suffices: an account is debited only from its own partition (the key is the
+ * debit account), and batches of one partition are serialised by the partition cursor; other
+ * batches can only credit it, which never invalidates a decision to settle. The check covers
+ * the cases where that does not hold (replays, producers that ignore the key), and locks are
+ * held only for the last statements of the transaction instead of all of it.
+ */
+export async function lockAndApplyMovements(
+  tx: LedgerTx,
+  snapshot: ReadonlyMap<string, AccountRow>,
+  debited: readonly string[],
+  movements: ReadonlyMap<string, bigint>,
+): Promise<boolean> {
+  const ids = lockOrder([...debited, ...movements.keys()]);
+  if (ids.length === 0) return true;
+  const current = await tx.execute<{ id: string; balance: string }>(
+    sql`select id, balance::text from accounts
+        where id = any(${arr(ids)}::text[]) order by id collate "C" for update`,
   );
+  const now = new Map(current.map((r) => [r.id, BigInt(r.balance)]));
+  for (const id of debited) {
+    const before = snapshot.get(id)?.balance;
+    if (before !== undefined && (now.get(id) ?? before) < before) return false;
+  }
+  const moved = [...movements].filter(([, delta]) => delta !== 0n);
+  if (moved.length > 0) {
+    await tx.execute(
+      sql`update accounts a set balance = a.balance + v.delta, updated_at = now()
+          from unnest(${arr(moved.map(([id]) => id))}::text[],
+                      ${arr(moved.map(([, d]) => d.toString()))}::numeric[]) as v(id, delta)
+          where a.id = v.id`,
+    );
+  }
+  return true;
 }
 
 /** Content hashes of transactions the ledger already holds, by id. */
@@ -180,20 +216,6 @@ export async function insertPostings(
         select p.transaction_id, p.account_id, p.side, p.amount, p.currency, ${batchId}
         from unnest(${col('transactionId')}::text[], ${col('accountId')}::text[], ${col('side')}::text[],
           ${col('amount')}::bigint[], ${col('currency')}::text[]) as p(transaction_id, account_id, side, amount, currency)`,
-  );
-}
-
-/** One update for all touched accounts: the balances the posting engine computed. */
-export async function writeBalances(
-  tx: LedgerTx,
-  balances: readonly { accountId: string; balance: bigint }[],
-): Promise<void> {
-  if (balances.length === 0) return;
-  await tx.execute(
-    sql`update accounts a set balance = v.balance, updated_at = now()
-        from unnest(${arr(balances.map((b) => b.accountId))}::text[],
-                    ${arr(balances.map((b) => b.balance.toString()))}::numeric[]) as v(id, balance)
-        where a.id = v.id`,
   );
 }
 

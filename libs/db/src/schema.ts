@@ -138,6 +138,12 @@ export const batches = pgTable(
     deadLettered: integer('dead_lettered').notNull().default(0),
     replayId: text('replay_id'),
     error: text('error'),
+    /**
+     * The batch's valid messages (JSON of BatchMessage[]) staged by ingest, so the workflow
+     * input carries a reference instead of the messages (docs/architecture.md, "Batch
+     * payload"); cleared when the batch settles, Kafka stays the record of the raw log.
+     */
+    stagedMessages: text('staged_messages'),
     closedAt: timestamp('closed_at', { withTimezone: true }),
     settledAt: timestamp('settled_at', { withTimezone: true }),
     createdAt: createdAt(),
