@@ -11,6 +11,7 @@ import {
   batch,
   count,
   openAccounts,
+  outboxMessages,
   startPartition,
   type TxSpec,
 } from './support/fixtures';
@@ -63,7 +64,7 @@ describe('settle activity on real PostgreSQL', () => {
     expect(await balanceOf(db.db, 'alice')).toBe(-100n);
     expect(await balanceOf(db.db, 'bob')).toBe(600n);
     expect(await count(db.db, 'postings')).toBe(6);
-    expect(await count(db.db, 'outbox', sql`topic = 'settlements'`)).toBe(7);
+    expect(await outboxMessages(db.db, sql`topic = 'settlements'`)).toBe(7);
     await assertConservation(db.db);
     const cursor = await db.db.execute<{ n: string }>(
       sql`select next_offset::text as n from partition_cursors where topic = ${T} and partition = 0`,
@@ -90,7 +91,7 @@ describe('settle activity on real PostgreSQL', () => {
     const second = await settle(input);
     expect(second).toEqual({ ...first, alreadyApplied: true });
     expect(await count(db.db, 'postings')).toBe(2);
-    expect(await count(db.db, 'outbox')).toBe(1);
+    expect(await outboxMessages(db.db)).toBe(1);
     expect(await balanceOf(db.db, 'bob')).toBe(10n);
   });
 
@@ -129,7 +130,7 @@ describe('settle activity on real PostgreSQL', () => {
     expect(dl).toHaveLength(1);
     expect(dl[0]).toMatchObject({ reason: 'DUPLICATE_CONFLICT', offset: '2' });
     expect(JSON.parse(Buffer.from(dl[0].value, 'base64').toString()).amount).toBe('11');
-    expect(await count(db.db, 'outbox', sql`topic = 'transactions.dlq'`)).toBe(1);
+    expect(await outboxMessages(db.db, sql`topic = 'transactions.dlq'`)).toBe(1);
   });
 
   it('waits for the previous batch of the partition (order across micro-batches)', async () => {

@@ -19,6 +19,7 @@ import {
   batch,
   count,
   openAccounts,
+  outboxMessages,
   startPartition,
 } from './support/fixtures';
 import { createTopics, readTopic, testKafka } from './support/kafka';
@@ -88,7 +89,7 @@ describe('settleBatch workflow on the real Temporal dev server', () => {
       ['w2', 'SETTLED', undefined],
       ['w3', 'REJECTED', 'INSUFFICIENT_FUNDS'],
     ]);
-    expect(await count(db.db, 'outbox', sql`batch_id = ${input.batchId}`)).toBe(3);
+    expect(await outboxMessages(db.db, sql`batch_id = ${input.batchId}`)).toBe(3);
 
     // Replaying the recorded history with today's workflow code proves it is deterministic.
     const history = await client.workflow

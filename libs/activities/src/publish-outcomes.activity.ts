@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { Producer, Message } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import { pgArray, type Database } from '@settlement/db';
 
 export interface PublishDeps {
@@ -16,29 +16,28 @@ export async function publishOutcomes(
   deps: PublishDeps,
   batchId: string,
 ): Promise<{ published: number }> {
-  const rows = await deps.db.execute<{
-    id: string;
-    topic: string;
-    key: string | null;
-    payload: string;
-    headers: Record<string, string> | null;
-  }>(
-    sql`select id::text, topic, key, payload, headers from outbox
+  const rows = await deps.db.execute<{ id: string; topic: string; messages: string }>(
+    sql`select id::text, topic, messages from outbox
         where batch_id = ${batchId} and published_at is null order by id`,
   );
   if (rows.length === 0) return { published: 0 };
-  const byTopic = new Map<string, Message[]>();
-  for (const r of rows) {
-    const messages = byTopic.get(r.topic) ?? [];
-    messages.push({ key: r.key, value: r.payload, headers: r.headers ?? undefined });
-    byTopic.set(r.topic, messages);
-  }
-  await deps.producer.sendBatch({
-    acks: -1,
-    topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-  });
+  const topicMessages = rows.map((r) => ({
+    topic: r.topic,
+    messages: (JSON.parse(r.messages) as OutboxMessage[]).map((m) => ({
+      key: m.key,
+      value: m.value,
+      headers: m.headers ?? undefined,
+    })),
+  }));
+  await deps.producer.sendBatch({ acks: -1, topicMessages });
   await deps.db.execute(
     sql`update outbox set published_at = now() where id = any(${pgArray(rows.map((r) => r.id))}::bigint[])`,
   );
-  return { published: rows.length };
+  return { published: topicMessages.reduce((n, t) => n + t.messages.length, 0) };
+}
+
+interface OutboxMessage {
+  key: string | null;
+  value: string;
+  headers: Record<string, string> | null;
 }

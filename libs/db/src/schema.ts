@@ -201,8 +201,10 @@ export const deadLetters = pgTable(
 );
 
 /**
- * Transactional outbox: outcomes written in the same database transaction as the ledger,
- * published to Kafka afterwards. Consumers dedupe by transaction id.
+ * Transactional outbox: a batch's outcomes (and conflict dead letters), one row per batch and
+ * topic, written in the same database transaction as the ledger and published to Kafka
+ * afterwards. One row per batch, not per event: the write and the "published" mark cost one
+ * tuple each instead of thousands. Consumers dedupe by transaction id.
  */
 export const outbox = pgTable(
   'outbox',
@@ -210,15 +212,16 @@ export const outbox = pgTable(
     id: bigserial('id', { mode: 'bigint' }).primaryKey(),
     batchId: text('batch_id').notNull(),
     topic: text('topic').notNull(),
-    key: text('key'),
-    payload: text('payload').notNull(),
-    headers: jsonb('headers').$type<Record<string, string>>(),
+    /** JSON array of {key, value, headers} Kafka messages, in publishing order. */
+    messages: text('messages').notNull(),
+    messageCount: integer('message_count').notNull(),
     publishedAt: timestamp('published_at', { withTimezone: true }),
     createdAt: createdAt(),
   },
   (t) => [
+    uniqueIndex('outbox_batch_topic_uq').on(t.batchId, t.topic),
     index('outbox_unpublished_idx')
-      .on(t.batchId)
+      .on(t.createdAt)
       .where(sql`${t.publishedAt} is null`),
   ],
 );

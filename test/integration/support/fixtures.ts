@@ -100,3 +100,11 @@ export async function count(db: Database, table: string, where = sql`true`): Pro
   );
   return Number(rows[0].n);
 }
+
+/** Messages waiting in (or sent from) the outbox, over its one-row-per-batch-and-topic rows. */
+export async function outboxMessages(db: Database, where = sql`true`): Promise<number> {
+  const rows = await db.execute<{ n: string }>(
+    sql`select coalesce(sum(message_count), 0)::text as n from outbox where ${where}`,
+  );
+  return Number(rows[0].n);
+}
