@@ -1,4 +1,3 @@
-/* eslint-disable no-console -- a CLI: one JSON line per scenario on stdout */
 /**
  * npm run bench: the same synthetic load (valid transfers between funded accounts) settled
  * two ways on the local stack, in one call:
@@ -226,7 +225,7 @@ async function main(): Promise<void> {
   registerCodecs();
   const kafka = new Kafka({ clientId: 'bench', brokers: BROKERS, logLevel: logLevel.NOTHING });
   const mbCount = Number(process.env.BENCH_COUNT ?? 200_000);
-  const ptCount = Number(process.env.BENCH_PER_TX_COUNT ?? 10_000);
+  const ptCount = Number(process.env.BENCH_PER_TX_COUNT ?? 5_000);
   const mb = await scenario('micro-batch', mbCount, kafka);
   console.log(JSON.stringify(mb));
   if (process.env.BENCH_SKIP_PER_TX === '1') return;

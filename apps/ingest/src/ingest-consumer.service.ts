@@ -58,6 +58,8 @@ interface PartitionState {
   inFlight: number;
 }
 
+const INLINE_BATCH_MAX_BYTES = 768 * 1024;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -80,6 +82,8 @@ export class IngestConsumerService implements OnApplicationBootstrap, BeforeAppl
   private timers: NodeJS.Timeout[] = [];
   private rebalanceStartedAt?: number;
   private readonly topic: string;
+  /** Inline batches must also fit Temporal's payload limit (2 MB): they close at 768 KiB. */
+  private readonly batchMaxBytes: number;
   private readonly ownership = new PartitionOwnership();
 
   constructor(
@@ -90,6 +94,10 @@ export class IngestConsumerService implements OnApplicationBootstrap, BeforeAppl
     @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
   ) {
     this.topic = config.KAFKA_TOPIC;
+    this.batchMaxBytes =
+      config.BATCH_PAYLOAD === 'inline'
+        ? Math.min(config.INGEST_BATCH_MAX_BYTES, INLINE_BATCH_MAX_BYTES)
+        : config.INGEST_BATCH_MAX_BYTES;
   }
 
   running(): boolean {
@@ -151,7 +159,7 @@ export class IngestConsumerService implements OnApplicationBootstrap, BeforeAppl
         partitions: partitionCount,
         batchMaxSize: c.BATCH_MAX_SIZE,
         batchMaxWaitMs: c.BATCH_MAX_WAIT_MS,
-        batchMaxBytes: c.INGEST_BATCH_MAX_BYTES,
+        batchMaxBytes: this.batchMaxBytes,
         taskQueue: c.TEMPORAL_TASK_QUEUE,
       },
       'ingest consuming',
@@ -269,10 +277,7 @@ export class IngestConsumerService implements OnApplicationBootstrap, BeforeAppl
       if (s.buffer.length === 0) s.firstAt = Date.now();
       s.buffer.push(m);
       s.bufferBytes += messageCost(m);
-      if (
-        s.buffer.length >= this.config.BATCH_MAX_SIZE ||
-        s.bufferBytes >= this.config.INGEST_BATCH_MAX_BYTES
-      ) {
+      if (s.buffer.length >= this.config.BATCH_MAX_SIZE || s.bufferBytes >= this.batchMaxBytes) {
         this.close(s);
       }
     }

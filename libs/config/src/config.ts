@@ -51,27 +51,29 @@ const commonSchema = z.object({
 
 const ingestSchema = z.object({
   INGEST_HTTP_PORT: port.default(3001),
-  BATCH_MAX_SIZE: positiveInt.max(10_000).default(2000),
+  // Defaults measured with `npm run bench` (docs/benchmarks.md).
+  BATCH_MAX_SIZE: positiveInt.max(20_000).default(5000),
   BATCH_MAX_WAIT_MS: positiveInt.default(200),
-  MAX_IN_FLIGHT_BATCHES_PER_PARTITION: positiveInt.default(8),
+  // Batches of one partition apply in order; one waiting behind the running one is enough.
+  MAX_IN_FLIGHT_BATCHES_PER_PARTITION: positiveInt.default(2),
   MAX_IN_FLIGHT_BATCHES: positiveInt.default(64),
   /**
    * Where a batch's messages travel: staged in PostgreSQL with a reference in the workflow
    * input (`database`, measured faster: docs/benchmarks.md), or inline in the input.
    */
   BATCH_PAYLOAD: z.enum(['database', 'inline']).default('database'),
-  /** Closes a batch early so the workflow input (messages travel inline) stays well under
-   *  Temporal's payload limit, whatever the message sizes. */
+  /** Closes a batch early to bound memory and the staged row (inline batches: at most 768 KiB,
+   *  well under Temporal's payload limit). */
   INGEST_BATCH_MAX_BYTES: z.coerce
     .number()
     .int()
     .min(4096)
-    .default(768 * 1024),
+    .default(4 * 1024 * 1024),
   /** How long the group waits for a silent (crashed) member before moving its partitions. */
   INGEST_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(30_000),
   INGEST_LAG_INTERVAL_MS: positiveInt.default(5000),
   INGEST_CONTROL_POLL_MS: positiveInt.default(2000),
-  INGEST_MAX_BYTES_PER_PARTITION: positiveInt.default(1024 * 1024),
+  INGEST_MAX_BYTES_PER_PARTITION: positiveInt.default(2 * 1024 * 1024),
   INGEST_MAX_BYTES: positiveInt.default(10 * 1024 * 1024),
 });
 
