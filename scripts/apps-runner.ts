@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 /** Runs the built apps (dist/) as child processes; shared by start-all, demo and bench. */
@@ -12,9 +13,20 @@ export interface Child {
 }
 
 export function appNames(): string[] {
-  const names = ['worker', 'ingest'];
-  if (existsSync(path.join(ROOT, 'apps/admin/src/main.ts'))) names.push('admin');
-  return names;
+  return ['worker', 'ingest', 'admin'];
+}
+
+/**
+ * The local scripts' environment: when no admin token is configured (CONTRACT.md), one is
+ * generated for this run and printed, so the admin API starts and an operator can use it.
+ */
+export function localEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env = { ...base };
+  if (!env.ADMIN_TOKEN && !env.ADMIN_OPERATOR_TOKENS && !env.ADMIN_READONLY_TOKENS) {
+    env.ADMIN_TOKEN = randomBytes(24).toString('hex');
+    console.error(`[settlement] ADMIN_TOKEN was unset; generated for this run: ${env.ADMIN_TOKEN}`);
+  }
+  return env;
 }
 
 export function spawnApp(
@@ -67,7 +79,7 @@ export async function waitHealthy(port: number, timeoutMs = 60_000): Promise<voi
 export function peakRssMb(pid: number | undefined): number | undefined {
   if (!pid) return undefined;
   try {
-    const status = require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8') as string;
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const m = /VmHWM:\s+(\d+) kB/.exec(status);
     return m ? Math.round(Number(m[1]) / 1024) : undefined;
   } catch {

@@ -16,7 +16,15 @@ import {
   waitForIds,
   waitForOutcomes,
 } from '../apps/loadgen/src';
-import { appNames, ROOT, spawnApp, stopAll, waitHealthy, type Child } from './apps-runner';
+import {
+  appNames,
+  localEnv,
+  ROOT,
+  spawnApp,
+  stopAll,
+  waitHealthy,
+  type Child,
+} from './apps-runner';
 
 const say = (s: string) => process.stderr.write(`[demo] ${s}\n`);
 
@@ -35,7 +43,7 @@ async function main(): Promise<void> {
     run('npm', ['run', '--silent', 'build']);
   }
   const config = loadConfig(['kafka', 'database']);
-  const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
+  const env = localEnv({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
   const children: Child[] = appNames().map((name) => spawnApp(name, env, 'inherit'));
   const stop = () => stopAll(children);
   process.on('SIGINT', () => void stop().then(() => process.exit(130)));

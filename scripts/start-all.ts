@@ -1,12 +1,13 @@
 /**
- * npm start: ingest, worker and admin (when built) in the foreground from dist/, their JSON
+ * npm start: ingest, worker and admin in the foreground from dist/, their JSON
  * logs on this terminal. Ctrl-C (SIGINT) or SIGTERM stops all three cleanly: each gets
  * SIGTERM and drains (ingest hands its batches to Temporal, the worker finishes activities).
  */
-import { appNames, spawnApp, stopAll, type Child } from './apps-runner';
+import { appNames, localEnv, spawnApp, stopAll, type Child } from './apps-runner';
 
 function main(): void {
-  const children: Child[] = appNames().map((name) => spawnApp(name, process.env));
+  const env = localEnv();
+  const children: Child[] = appNames().map((name) => spawnApp(name, env));
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
