@@ -93,7 +93,8 @@ async function settledCount(db: Database, runId: string): Promise<number> {
 /** Mean of a Prometheus histogram scraped from an app's /metrics, in milliseconds. */
 async function histogramAvgMs(port: string, name: string): Promise<number | null> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const value = (suffix: string) => Number(new RegExp(`^${name}_${suffix}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1]);
+  const value = (suffix: string) =>
+    Number(new RegExp(`^${name}_${suffix}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1]);
   const sum = value('sum');
   const count = value('count');
   return count > 0 ? Math.round((sum / count) * 10_000) / 10 : null;
@@ -188,7 +189,10 @@ async function scenario(
     const stages =
       name === 'micro-batch'
         ? {
-            workflowStartAvgMs: await histogramAvgMs(env.INGEST_HTTP_PORT!, 'settlement_workflow_start_seconds'),
+            workflowStartAvgMs: await histogramAvgMs(
+              env.INGEST_HTTP_PORT!,
+              'settlement_workflow_start_seconds',
+            ),
             settleActivityAvgMs: await histogramAvgMs(
               env.WORKER_HTTP_PORT!,
               'settlement_batch_settle_duration_seconds',
