@@ -1,5 +1,3 @@
-import type { Admin, Kafka, Producer } from 'kafkajs';
-import { Partitioners } from 'kafkajs';
 import {
   actualOutcomes,
   LoadGenerator,
@@ -9,10 +7,8 @@ import {
   waitForIds,
   waitForOutcomes,
 } from '../../apps/loadgen/src';
-import { createTestDatabase, type TestDatabase } from './support/database';
-import { createTopics, readTopic, testKafka } from './support/kafka';
-import { uniqueTaskQueue } from './support/temporal';
-import { appEnv, ledgerViolations, startApp, type RunningApp } from './support/apps';
+import { readTopic } from './support/kafka';
+import { ledgerViolations, openPipeline, type Pipeline } from './support/apps';
 
 const COUNT = 20_000;
 
@@ -21,37 +17,19 @@ const COUNT = 20_000;
  * loadgen, every outcome reconciled against what was sent, the ledger's invariants checked.
  */
 describe('end to end (built ingest + worker, real Kafka, Temporal, PostgreSQL)', () => {
-  let db: TestDatabase;
-  let kafka: Kafka;
-  let admin: Admin;
-  let producer: Producer;
-  let topics: Awaited<ReturnType<typeof createTopics>>;
-  const apps: RunningApp[] = [];
+  let pipeline: Pipeline;
+  let db: Pipeline['db'];
+  let kafka: Pipeline['kafka'];
+  let producer: Pipeline['producer'];
+  let topics: Pipeline['topics'];
 
   beforeAll(async () => {
-    db = await createTestDatabase('e2e');
-    kafka = testKafka();
-    admin = kafka.admin();
-    await admin.connect();
-    topics = await createTopics(admin, 'e2e', 4);
-    producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
-    const env = appEnv({
-      databaseUrl: db.url,
-      topics,
-      taskQueue: uniqueTaskQueue('e2e'),
-      groupId: `it-e2e-${Date.now()}`,
-    });
-    apps.push(await startApp('worker', env, { label: 'e2e' }));
-    apps.push(await startApp('ingest', env, { label: 'e2e' }));
+    pipeline = await openPipeline('e2e', { partitions: 4 });
+    ({ db, kafka, producer, topics } = pipeline);
+    await pipeline.start('ingest');
   }, 120_000);
 
-  afterAll(async () => {
-    await Promise.all(apps.map((a) => a.stop()));
-    await producer?.disconnect();
-    await admin?.disconnect();
-    await db?.drop();
-  });
+  afterAll(() => pipeline?.close());
 
   it('gives every message exactly the outcome loadgen expects and keeps the invariants', async () => {
     const since = new Date();

@@ -1,7 +1,5 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Admin, Kafka, Producer } from 'kafkajs';
-import { Partitioners } from 'kafkajs';
 import { sql } from 'drizzle-orm';
 import {
   LoadGenerator,
@@ -12,15 +10,12 @@ import {
   waitForOutcomes,
 } from '../../apps/loadgen/src';
 import { STICKY_ASSIGNER_NAME } from '../../apps/ingest/src/sticky-assigner';
-import { createTestDatabase, type TestDatabase } from './support/database';
-import { createTopics, testKafka } from './support/kafka';
-import { uniqueTaskQueue } from './support/temporal';
 import {
-  appEnv,
   ledgerViolations,
   LOG_DIR,
-  startApp,
+  openPipeline,
   waitFor,
+  type Pipeline,
   type RunningApp,
 } from './support/apps';
 
@@ -78,48 +73,29 @@ function stoppedMs(logFile: string): number | undefined {
  * (numbers for docs/ingest.md, not assertions).
  */
 describe('ingest scale out and in (sticky assignment)', () => {
-  let db: TestDatabase;
-  let kafka: Kafka;
-  let admin: Admin;
-  let producer: Producer;
-  let topics: Awaited<ReturnType<typeof createTopics>>;
-  let env: Record<string, string>;
-  const apps: RunningApp[] = [];
+  let pipeline: Pipeline;
+  let db: Pipeline['db'];
+  let producer: Pipeline['producer'];
+  let topics: Pipeline['topics'];
   const label = `rebal${Date.now().toString(36)}`;
   const logOf = (app: RunningApp) => path.join(LOG_DIR, `${label}-${app.name}-${app.port}.log`);
 
   beforeAll(async () => {
-    db = await createTestDatabase('ingest_rebalance');
-    kafka = testKafka();
-    admin = kafka.admin();
-    await admin.connect();
-    topics = await createTopics(admin, 'rebalance', 8);
-    producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
-    env = appEnv({
-      databaseUrl: db.url,
-      topics,
-      taskQueue: uniqueTaskQueue('rebalance'),
-      groupId: `it-rebalance-${Date.now()}`,
+    pipeline = await openPipeline('ingest_rebalance', {
+      partitions: 8,
       extra: { BATCH_MAX_SIZE: '500', INGEST_SESSION_TIMEOUT_MS: '10000' },
     });
-    apps.push(await startApp('worker', env, { label }));
+    ({ db, producer, topics } = pipeline);
   }, 120_000);
 
-  afterAll(async () => {
-    await Promise.all(apps.map((a) => a.stop()));
-    await producer?.disconnect();
-    await admin?.disconnect();
-    await db?.drop();
-  });
+  afterAll(() => pipeline?.close());
 
   it('moves only the needed partitions and settles every transaction exactly once', async () => {
     const since = new Date();
     const runId = `rb${Date.now().toString(36)}`;
     const gen = new LoadGenerator({ runId, accounts: 200, seed: 23 });
     await openAccounts(db.db, gen);
-    const first = await startApp('ingest', env, { label });
-    apps.push(first);
+    const first = await pipeline.start('ingest', label);
     const funding = gen.fundingMessages();
     await sendAll(producer, topics.transactions, funding);
     await waitForIds(
@@ -139,8 +115,7 @@ describe('ingest scale out and in (sticky assignment)', () => {
 
     // Scale out: a second instance joins mid-stream.
     const scaleOutAt = Date.now();
-    const second = await startApp('ingest', env, { label });
-    apps.push(second);
+    const second = await pipeline.start('ingest', label);
     const secondLog = logOf(second);
     await waitFor('the second instance to get partitions', async () =>
       assignments(secondLog).some((a) => a.partitions.length > 0),

@@ -1,54 +1,33 @@
 import { sql } from 'drizzle-orm';
-import type { Admin, Kafka, Producer } from 'kafkajs';
-import { createTestDatabase, type TestDatabase } from './support/database';
 import { assertConservation, count, openAccounts, txValue } from './support/fixtures';
-import { createTopics, readTopic, testKafka } from './support/kafka';
-import { uniqueTaskQueue } from './support/temporal';
-import { appEnv, startApp, waitFor, type RunningApp } from './support/apps';
+import { readTopic } from './support/kafka';
+import { openPipeline, waitFor, type Pipeline, type RunningApp } from './support/apps';
 
 /**
  * The foundation's smoke test through the real stack and the BUILT apps: kafkajs producer ->
  * ingest -> Temporal -> worker -> PostgreSQL, read back; bad input dead-lettered on the way.
  */
 describe('ingest (built app) on the real stack', () => {
-  let db: TestDatabase;
-  let kafka: Kafka;
-  let admin: Admin;
-  let producer: Producer;
-  let topics: Awaited<ReturnType<typeof createTopics>>;
-  const apps: RunningApp[] = [];
-  const groupId = `it-ingest-${Date.now()}`;
+  let pipeline: Pipeline;
+  let db: Pipeline['db'];
+  let kafka: Pipeline['kafka'];
+  let admin: Pipeline['admin'];
+  let producer: Pipeline['producer'];
+  let topics: Pipeline['topics'];
+  let ingest: RunningApp;
 
   beforeAll(async () => {
-    db = await createTestDatabase('ingest');
-    kafka = testKafka();
-    admin = kafka.admin();
-    await admin.connect();
-    topics = await createTopics(admin, 'ingest', 3);
-    producer = kafka.producer();
-    await producer.connect();
+    pipeline = await openPipeline('ingest', { partitions: 3, extra: { BATCH_MAX_WAIT_MS: '100' } });
+    ({ db, kafka, admin, producer, topics } = pipeline);
     await openAccounts(db.db, [
       { id: 'bank', overdraftLimit: 10n ** 20n },
       { id: 'alice' },
       { id: 'bob' },
     ]);
-    const env = appEnv({
-      databaseUrl: db.url,
-      topics,
-      taskQueue: uniqueTaskQueue('ingest'),
-      groupId,
-      extra: { BATCH_MAX_WAIT_MS: '100' },
-    });
-    apps.push(await startApp('worker', env, { label: 'ingest' }));
-    apps.push(await startApp('ingest', env, { label: 'ingest' }));
+    ingest = await pipeline.start('ingest');
   }, 120_000);
 
-  afterAll(async () => {
-    await Promise.all(apps.map((a) => a.stop()));
-    await producer?.disconnect();
-    await admin?.disconnect();
-    await db?.drop();
-  });
+  afterAll(() => pipeline?.close());
 
   it('settles valid messages, dead-letters bad ones, commits offsets', async () => {
     await producer.send({
@@ -107,7 +86,10 @@ describe('ingest (built app) on the real stack', () => {
     );
     const ends = await admin.fetchTopicOffsets(topics.transactions);
     await waitFor('offsets committed', async () => {
-      const committed = await admin.fetchOffsets({ groupId, topics: [topics.transactions] });
+      const committed = await admin.fetchOffsets({
+        groupId: pipeline.env.KAFKA_GROUP_ID,
+        topics: [topics.transactions],
+      });
       return (
         ends.every(
           (e) =>
@@ -121,7 +103,6 @@ describe('ingest (built app) on the real stack', () => {
   });
 
   it('exposes metrics and health', async () => {
-    const ingest = apps.find((a) => a.name === 'ingest')!;
     const live = await fetch(`http://127.0.0.1:${ingest.port}/health/live`);
     expect(live.status).toBe(200);
     const text = await (await fetch(`http://127.0.0.1:${ingest.port}/metrics`)).text();

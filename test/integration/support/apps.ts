@@ -3,7 +3,11 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { sql, type SQL } from 'drizzle-orm';
+import { Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
 import type { Database } from '@settlement/db';
+import { createTestDatabase, type TestDatabase } from './database';
+import { createTopics, testKafka } from './kafka';
+import { uniqueTaskQueue } from './temporal';
 
 /**
  * The BUILT apps (npm run build) as child processes, each with the test's own env (topics,
@@ -146,5 +150,66 @@ export async function ledgerViolations(db: Database): Promise<Record<string, unk
       join transactions b on a.debit_account = b.debit_account and a.topic = b.topic
         and a.partition = b.partition and a."offset" < b."offset" and a.settled_at > b.settled_at
       limit 10`),
+  };
+}
+
+/**
+ * Everything a test of the whole pipeline needs, on its own: a fresh database, topics of its
+ * own with `partitions` partitions, a producer, the apps' environment (own task queue and
+ * consumer group) and a built worker already running. `close()` undoes it all.
+ */
+export interface Pipeline {
+  db: TestDatabase;
+  kafka: Kafka;
+  admin: Admin;
+  producer: Producer;
+  topics: Awaited<ReturnType<typeof createTopics>>;
+  env: Record<string, string>;
+  apps: RunningApp[];
+  /** Starts a built app with the pipeline's environment and stops it on close(). */
+  start(name: Parameters<typeof startApp>[0], label?: string): Promise<RunningApp>;
+  close(): Promise<void>;
+}
+
+export async function openPipeline(
+  label: string,
+  options: { partitions: number; extra?: Record<string, string> },
+): Promise<Pipeline> {
+  const db = await createTestDatabase(label);
+  const kafka = testKafka();
+  const admin = kafka.admin();
+  await admin.connect();
+  const topics = await createTopics(admin, label.replace(/_/g, '-'), options.partitions);
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const env = appEnv({
+    databaseUrl: db.url,
+    topics,
+    taskQueue: uniqueTaskQueue(label),
+    groupId: `it-${label}-${Date.now()}`,
+    extra: options.extra,
+  });
+  const apps: RunningApp[] = [];
+  const start = async (name: Parameters<typeof startApp>[0], appLabel = label) => {
+    const app = await startApp(name, env, { label: appLabel });
+    apps.push(app);
+    return app;
+  };
+  await start('worker');
+  return {
+    db,
+    kafka,
+    admin,
+    producer,
+    topics,
+    env,
+    apps,
+    start,
+    async close() {
+      await Promise.all(apps.map((a) => a.stop()));
+      await producer.disconnect();
+      await admin.disconnect();
+      await db.drop();
+    },
   };
 }
