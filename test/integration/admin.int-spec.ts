@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import request from 'supertest';
 import { Kafka, logLevel } from 'kafkajs';
 import { settleBatch } from '@settlement/activities';
-import { isConsumptionPaused } from '@settlement/db';
+import { isConsumptionPaused, recordPendingBatch } from '@settlement/db';
 import { createAdminApp } from '../../apps/admin/src/app';
 import { loadAdminConfig } from '../../apps/admin/src/config';
 import { fingerprintOf } from '../../apps/admin/src/auth/tokens';
@@ -312,6 +312,19 @@ describe('admin API on the real stack', () => {
         expect(res.body.message).toContain(`'${field}'`);
       }
       expect((await http.get('/admin/dead-letters?reason=NOPE').set(ro)).status).toBe(400);
+    });
+
+    it('GET /admin/transactions/:id answers PENDING for an id in a staged, unsettled batch', async () => {
+      const pending = batch('transactions', 3, 0, [
+        { id: 'tx-wait', debit: 'bank', credit: 'alice', amount: '5' },
+        { id: 'tx-wait-2', debit: 'bank', credit: 'alice', amount: '6' },
+      ]);
+      await recordPendingBatch(db.db, pending, 'wf-pending', { messageCount: 2, staged: true });
+      const res = await http.get('/admin/transactions/tx-wait').set(ro);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ id: 'tx-wait', status: 'PENDING', batchId: pending.batchId });
+      // A prefix of a staged id is not a match.
+      expect((await http.get('/admin/transactions/tx-wai').set(ro)).status).toBe(404);
     });
 
     it('GET /admin/dead-letters lists newest first, filters by reason', async () => {

@@ -15,10 +15,14 @@ import {
   type Producer,
 } from 'kafkajs';
 import type { Client } from '@temporalio/client';
-import { sql } from 'drizzle-orm';
 import { settleBatchWorkflowId } from '@settlement/contracts';
 import { startSettleBatch } from '@settlement/temporal';
-import { ensureCursor, insertDeadLetters, type DatabaseHandle } from '@settlement/db';
+import {
+  ensureCursor,
+  insertDeadLetters,
+  recordPendingBatch,
+  type DatabaseHandle,
+} from '@settlement/db';
 import { metrics } from '@settlement/observability';
 import {
   CONFIG,
@@ -382,13 +386,7 @@ export class IngestConsumerService implements OnApplicationBootstrap, BeforeAppl
     if (this.stale(s, closed.epoch) && !this.stopping) return;
 
     await this.retry(s, closed.epoch, 'batch row', () =>
-      db.execute(sql`
-        insert into batches (id, topic, partition, from_offset, next_offset, workflow_id, status, message_count,
-          dead_lettered, closed_at, staged_messages)
-        values (${input.batchId}, ${topic}, ${s.partition}, ${input.fromOffset}::bigint, ${input.nextOffset}::bigint,
-          ${workflowId}, 'PENDING', ${messages.length}, ${input.deadLettered},
-          to_timestamp(${closed.closedAt}::double precision / 1000), ${staged ? JSON.stringify(input.messages) : null})
-        on conflict (id) do nothing`),
+      recordPendingBatch(db, input, workflowId, { messageCount: messages.length, staged }),
     );
 
     const stopTimer = metrics.workflowStartLatency.startTimer();

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { lockOrder } from '@settlement/ledger';
+import type { SettleBatchInput } from '@settlement/contracts';
 import type { PgTransaction } from 'drizzle-orm/pg-core';
 import type { PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
 import type * as schema from './schema';
@@ -284,4 +285,41 @@ export async function insertOutbox(
                 message_count = outbox.message_count + excluded.message_count`,
     );
   }
+}
+
+/**
+ * Records a batch as PENDING before its workflow starts (admin lists it; a redelivery finds
+ * it). With `staged`, the batch's valid messages wait here for the settle activity and the
+ * workflow input carries only the reference.
+ */
+export async function recordPendingBatch(
+  db: { execute: LedgerTx['execute'] },
+  input: SettleBatchInput,
+  workflowId: string,
+  options: { messageCount: number; staged: boolean },
+): Promise<void> {
+  await db.execute(sql`
+    insert into batches (id, topic, partition, from_offset, next_offset, workflow_id, status, message_count,
+      dead_lettered, closed_at, staged_messages)
+    values (${input.batchId}, ${input.topic}, ${input.partition}, ${input.fromOffset}::bigint,
+      ${input.nextOffset}::bigint, ${workflowId}, 'PENDING', ${options.messageCount}, ${input.deadLettered},
+      to_timestamp(${input.closedAt}::double precision / 1000),
+      ${options.staged ? JSON.stringify(input.messages ?? []) : null})
+    on conflict (id) do nothing`);
+}
+
+/** The PENDING batch whose staged messages hold transaction `id`, if any. */
+export async function findPendingBatchOf(
+  db: { execute: LedgerTx['execute'] },
+  id: string,
+): Promise<string | undefined> {
+  // position() is a cheap prefilter on the few in-flight batches; the JSON check is exact.
+  const rows = await db.execute<{ id: string }>(sql`
+    select b.id from batches b
+    where b.status = 'PENDING' and b.staged_messages is not null and position(${id} in b.staged_messages) > 0
+      and exists (
+        select 1 from json_array_elements(b.staged_messages::json) m
+        where (m->>'value')::json->>'id' = ${id})
+    order by b.created_at limit 1`);
+  return rows[0]?.id;
 }

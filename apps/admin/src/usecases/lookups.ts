@@ -1,7 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { BATCH_STATUSES, DEAD_LETTER_REASONS, type DatabaseHandle } from '@settlement/db';
+import {
+  BATCH_STATUSES,
+  DEAD_LETTER_REASONS,
+  findPendingBatchOf,
+  type DatabaseHandle,
+} from '@settlement/db';
 import { DATABASE } from '@settlement/platform';
 import { notFound } from '../http/errors';
 import { decodeCursor, encodeCursor, limitSchema, type Page } from '../http/pagination';
@@ -119,9 +124,8 @@ export class LookupUseCases {
 
   /**
    * SETTLED/REJECTED come from the ledger's transactions table, written in the same database
-   * transaction as the postings. The ledger learns an id only when its batch settles, so an id
-   * without a row is answered 404 (PENDING is part of the contract's enum but is not produced;
-   * see docs/admin-api.md).
+   * transaction as the postings. An id not settled yet but in a batch that ingest staged and
+   * started is PENDING (with its batch); any other id is 404.
    */
   async transaction(id: string): Promise<TransactionView> {
     const rows = await this.database.db.execute<{
@@ -142,7 +146,11 @@ export class LookupUseCases {
         debit_account, credit_account, amount::text, currency, topic, partition, "offset"::text
       from transactions where id = ${id}`);
     const r = rows[0];
-    if (!r) throw notFound(`transaction ${id} not found`);
+    if (!r) {
+      const pendingBatch = await findPendingBatchOf(this.database.db, id);
+      if (pendingBatch) return { id, status: 'PENDING', batchId: pendingBatch };
+      throw notFound(`transaction ${id} not found`);
+    }
     return {
       id: r.id,
       status: r.status,
