@@ -139,7 +139,14 @@ describe('ingest scale out and in (sticky assignment)', () => {
     const scaleInAt = Date.now();
     await first.stop();
     // A graceful stop: in-hand batches were started and committed before leaving the group.
-    expect(stoppedMs(firstLog)).toEqual(expect.any(Number));
+    // (The child's last log lines reach the file shortly after it exits.)
+    expect(
+      await waitFor(
+        'the first instance to log its graceful stop',
+        async () => stoppedMs(firstLog),
+        5_000,
+      ),
+    ).toEqual(expect.any(Number));
     await waitFor('the second instance to take every partition', async () =>
       assignments(secondLog)
         .slice(beforeIn)
