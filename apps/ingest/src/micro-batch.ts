@@ -14,7 +14,7 @@ export interface Buffered {
   bytes: number;
 }
 
-/** Bytes one message adds to the workflow input (value, key, offset, timestamp, JSON). */
+/** Bytes one message adds to a batch (value, key, offset, timestamp, JSON), for the byte cap. */
 export function messageCost(m: KafkaMessage): number {
   return (m.value?.length ?? 0) * 1.1 + (m.key?.length ?? 0) + 96;
 }
@@ -48,7 +48,8 @@ export interface FormedBatch {
 
 /**
  * Turns the messages of one closed micro-batch into the settleBatch input: valid messages
- * inline as UTF-8 strings, invalid ones as dead letters. The range is [fromOffset, last + 1).
+ * as UTF-8 strings (staged in the batch row or inline in the input, as BATCH_PAYLOAD says),
+ * invalid ones as dead letters. The range is [fromOffset, last + 1).
  */
 export function formBatch(
   topic: string,
