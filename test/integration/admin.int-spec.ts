@@ -8,6 +8,7 @@ import { isConsumptionPaused, recordPendingBatch } from '@settlement/db';
 import { createAdminApp } from '../../apps/admin/src/app';
 import { loadAdminConfig } from '../../apps/admin/src/config';
 import { fingerprintOf } from '../../apps/admin/src/auth/tokens';
+import { stackAddresses } from './support/apps';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { batch, count, openAccounts, startPartition } from './support/fixtures';
 
@@ -42,6 +43,7 @@ describe('admin API on the real stack', () => {
     });
     await admin.disconnect();
     const config = loadAdminConfig({
+      ...stackAddresses(),
       DATABASE_URL: db.url,
       KAFKA_TOPIC: topic,
       KAFKA_GROUP_ID: group,

@@ -213,3 +213,13 @@ export async function openPipeline(
     },
   };
 }
+
+/** Where the stack listens, as the environment says (defaults otherwise), for in-process apps. */
+export function stackAddresses(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of ['KAFKA_BROKERS', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE']) {
+    const value = process.env[name];
+    if (value) out[name] = value;
+  }
+  return out;
+}
