@@ -21,6 +21,7 @@ import {
   accountIdsOf,
   buildSettlementEvent,
   contentHash,
+  dedupeWithinBatch,
   formatAmount,
   lockOrder,
   parseTransactionRecord,
@@ -45,7 +46,8 @@ interface Candidate {
   value: string;
   headers?: Record<string, string>;
   tx: Transaction;
-  hash: string;
+  id: string;
+  contentHash: string;
 }
 
 const OFFSET = /^(0|[1-9][0-9]{0,18})$/;
@@ -158,36 +160,27 @@ export async function settleBatch(
         );
         continue;
       }
-      candidates.push({ ...m, tx: parsed.tx, hash });
+      candidates.push({ ...m, tx: parsed.tx, id: parsed.tx.id, contentHash: hash });
     }
 
     // Same id, same content: a duplicate, no effect. Same id, other content: a conflict.
     const known = await findTransactionHashes(
       tx,
-      candidates.map((c) => c.tx.id),
+      candidates.map((c) => c.id),
     );
-    const fresh: Candidate[] = [];
-    let duplicates = 0;
-    for (const c of candidates) {
-      const seen = known.get(c.tx.id);
-      if (seen === undefined) {
-        known.set(c.tx.id, c.hash);
-        fresh.push(c);
-      } else if (seen === c.hash) {
-        duplicates++;
-      } else {
-        deadLetter(
-          deadLetters,
-          outbox,
-          deps,
-          input,
-          c,
-          'DUPLICATE_CONFLICT',
-          'id',
-          `id ${c.tx.id} was seen before with different content`,
-          c.tx.id,
-        );
-      }
+    const { kept: fresh, duplicates: repeated, conflicts } = dedupeWithinBatch(candidates, known);
+    for (const c of conflicts) {
+      deadLetter(
+        deadLetters,
+        outbox,
+        deps,
+        input,
+        c,
+        'DUPLICATE_CONFLICT',
+        'id',
+        `id ${c.id} was seen before with different content`,
+        c.id,
+      );
     }
 
     const accounts = await readAccounts(tx, accountIdsOf(fresh.map((c) => c.tx)));
@@ -200,7 +193,7 @@ export async function settleBatch(
       const outcome = posted.outcomes[i];
       return {
         id: c.tx.id,
-        contentHash: c.hash,
+        contentHash: c.contentHash,
         debitAccount: c.tx.debitAccount,
         creditAccount: c.tx.creditAccount,
         amount: formatAmount(c.tx.amount),
@@ -250,7 +243,7 @@ export async function settleBatch(
       batchId: input.batchId,
       settled,
       rejected,
-      duplicates,
+      duplicates: repeated.length,
       deadLettered: input.deadLettered + deadLetters.length,
       alreadyApplied: false,
     };

@@ -288,4 +288,22 @@ describe('lock order and helpers', () => {
     expect(r.duplicates.map((i) => i.n)).toEqual([3]);
     expect(r.conflicts.map((i) => i.n)).toEqual([4]);
   });
+
+  it('dedupeWithinBatch treats ids the ledger already holds as first occurrences', () => {
+    const items = [
+      { id: 'old', contentHash: 'h1', n: 1 },
+      { id: 'old2', contentHash: 'changed', n: 2 },
+      { id: 'new', contentHash: 'h3', n: 3 },
+    ];
+    const r = dedupeWithinBatch(
+      items,
+      new Map([
+        ['old', 'h1'],
+        ['old2', 'h2'],
+      ]),
+    );
+    expect(r.kept.map((i) => i.n)).toEqual([3]);
+    expect(r.duplicates.map((i) => i.n)).toEqual([1]);
+    expect(r.conflicts.map((i) => i.n)).toEqual([2]);
+  });
 });

@@ -209,13 +209,15 @@ export interface DedupeResult<T> {
 }
 
 /**
- * Splits a batch's items on repeated ids within the batch (the database handles ids seen in
- * earlier batches). `contentHash` is computed by the caller (see content-hash.ts).
+ * Splits a batch's items on repeated ids: within the batch, and against `known`, the content
+ * hashes (by id) of transactions the ledger already holds, which count as first occurrences.
+ * `contentHash` is computed by the caller (see content-hash.ts).
  */
 export function dedupeWithinBatch<T extends { id: string; contentHash: string }>(
   items: readonly T[],
+  known: ReadonlyMap<string, string> = new Map(),
 ): DedupeResult<T> {
-  const first = new Map<string, string>();
+  const first = new Map<string, string>(known);
   const result: DedupeResult<T> = { kept: [], duplicates: [], conflicts: [] };
   for (const item of items) {
     const hash = first.get(item.id);
