@@ -14,7 +14,14 @@ import postgres from 'postgres';
 import { sql } from 'drizzle-orm';
 import { createDatabase, type Database } from '@settlement/db';
 import { registerCodecs } from '@settlement/kafka';
-import { LoadGenerator, openAccounts, publish, sendAll, waitForIds } from '../apps/loadgen/src';
+import {
+  LoadGenerator,
+  openAccounts,
+  publish,
+  sendAll,
+  VALID_ONLY,
+  waitForIds,
+} from '../apps/loadgen/src';
 import {
   peakRssMb,
   ROOT,
@@ -140,15 +147,7 @@ async function scenario(
     runId,
     accounts,
     seed: 1,
-    mix: {
-      insufficientFunds: 0,
-      unknownAccount: 0,
-      duplicate: 0,
-      conflict: 0,
-      malformedJson: 0,
-      schemaViolation: 0,
-      tooLarge: 0,
-    },
+    mix: VALID_ONLY,
   });
   try {
     await openAccounts(handle.db, gen);

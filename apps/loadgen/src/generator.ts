@@ -67,6 +67,17 @@ export const DEFAULT_MIX: Required<Mix> = {
   tooLarge: 0.002,
 };
 
+/** Only valid, fundable transfers: the benchmark's load. */
+export const VALID_ONLY: Required<Mix> = {
+  insufficientFunds: 0,
+  unknownAccount: 0,
+  duplicate: 0,
+  conflict: 0,
+  malformedJson: 0,
+  schemaViolation: 0,
+  tooLarge: 0,
+};
+
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
