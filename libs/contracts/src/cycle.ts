@@ -59,13 +59,7 @@ export interface SettlementCycleInput {
   requestedBy?: string;
 }
 
-export const CYCLE_STATUSES = [
-  'CLOSED',
-  'COMPUTED',
-  'VERIFIED',
-  'COMPLETED',
-  'FAILED',
-] as const;
+export const CYCLE_STATUSES = ['CLOSED', 'COMPUTED', 'VERIFIED', 'COMPLETED', 'FAILED'] as const;
 export type CycleStatus = (typeof CYCLE_STATUSES)[number];
 
 /** Amounts as decimal strings (bigint minor units on the wire). */
