@@ -107,8 +107,7 @@ describe('admin API on the real stack', () => {
       expect(audit.length).toBe(5);
       expect(
         audit.every(
-          (a) =>
-            a.actor === 'auditor' && a.outcome === 'FAILURE' && a.status_code === 403,
+          (a) => a.actor === 'auditor' && a.outcome === 'FAILURE' && a.status_code === 403,
         ),
       ).toBe(true);
       const all = JSON.stringify(await db.db.execute(sql`select * from audit_log`));
