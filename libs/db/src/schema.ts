@@ -17,6 +17,7 @@ import {
 } from 'drizzle-orm/pg-core';
 // Relative: drizzle-kit loads this file without the tsconfig path aliases.
 import { DEAD_LETTER_REASONS, SETTLEMENT_STATUSES } from '../../ledger/src/outcomes';
+import { CYCLE_STATUSES } from '../../contracts/src/cycle';
 
 export { DEAD_LETTER_REASONS };
 
@@ -88,6 +89,8 @@ export const transactions = pgTable(
     ),
     index('transactions_batch_idx').on(t.batchId),
     index('transactions_debit_account_idx').on(t.debitAccount, t.settledAt),
+    // Settlement cycles select their window by settlement time.
+    index('transactions_settled_at_idx').on(t.settledAt),
   ],
 );
 
@@ -313,5 +316,74 @@ export const replays = pgTable(
     check('replays_status', sql`${t.status} in ('RUNNING', 'COMPLETED', 'CANCELLED', 'FAILED')`),
     check('replays_mode', sql`${t.mode} in ('settle', 'verify')`),
     index('replays_created_idx').on(t.createdAt, t.id),
+  ],
+);
+
+export { CYCLE_STATUSES };
+
+/**
+ * Settlement cycles: one row per cut-off, covering the settlement-time window
+ * (window_start, cutoff]. Windows never overlap (an exclusion constraint in the migration)
+ * and at most one cycle is in progress (a partial unique index). Once `sealed_at` is set, a
+ * trigger refuses any transaction settled at or before the cut-off: a late writer retries
+ * with a fresh settlement time and lands in the next cycle (docs/settlement-cycles.md).
+ */
+export const settlementCycles = pgTable(
+  'settlement_cycles',
+  {
+    id: text('id').primaryKey(),
+    workflowId: text('workflow_id').notNull(),
+    windowStart: timestamp('window_start', { withTimezone: true }).notNull(),
+    cutoff: timestamp('cutoff', { withTimezone: true }).notNull(),
+    status: text('status', { enum: CYCLE_STATUSES }).notNull(),
+    /** Per partition, the position ingest had read to at the cut-off: [{topic, partition, nextOffset}]. */
+    partitionTargets: jsonb('partition_targets')
+      .$type<{ topic: string; partition: number; nextOffset: string }[]>()
+      .notNull(),
+    /** When waiting for those batches gives up (set once, so a restarted worker cannot extend it). */
+    graceDeadline: timestamp('grace_deadline', { withTimezone: true }).notNull(),
+    sealedAt: timestamp('sealed_at', { withTimezone: true }),
+    transactions: bigint('transactions', { mode: 'bigint' }),
+    rejected: bigint('rejected', { mode: 'bigint' }),
+    /** {currency: {debits, credits}}, amounts as decimal strings. */
+    totals: jsonb('totals').$type<Record<string, { debits: string; credits: string }>>(),
+    requestedBy: text('requested_by').notNull(),
+    error: text('error'),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('settlement_cycles_cutoff_uq').on(t.cutoff),
+    check('settlement_cycles_window', sql`${t.windowStart} < ${t.cutoff}`),
+    check(
+      'settlement_cycles_status',
+      sql`${t.status} in ('CLOSED', 'COMPUTED', 'VERIFIED', 'COMPLETED', 'FAILED')`,
+    ),
+  ],
+);
+
+/** A cycle's net position per account and currency; amounts are sums, so numeric(38,0). */
+export const cyclePositions = pgTable(
+  'cycle_positions',
+  {
+    cycleId: text('cycle_id')
+      .notNull()
+      .references(() => settlementCycles.id),
+    accountId: text('account_id').notNull(),
+    currency: char('currency', { length: 3 }).notNull(),
+    debits: money('debits').notNull(),
+    credits: money('credits').notNull(),
+    /** credits - debits: the change of the account's balance over the window. */
+    net: money('net').notNull(),
+    /** The account's balance at the cut-off; the next cycle's opening balance. */
+    closingBalance: money('closing_balance').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.cycleId, t.accountId, t.currency] }),
+    check('cycle_positions_sides', sql`${t.debits} >= 0 and ${t.credits} >= 0`),
+    check('cycle_positions_net', sql`${t.net} = ${t.credits} - ${t.debits}`),
+    // The previous cycle's closing balance of an account: the latest cycle id before this one.
+    index('cycle_positions_account_idx').on(t.accountId, t.currency, t.cycleId),
   ],
 );
