@@ -398,6 +398,7 @@ export class IngestConsumerService implements OnApplicationBootstrap, BeforeAppl
           this.temporal,
           this.config.TEMPORAL_TASK_QUEUE,
           staged ? { ...input, messages: undefined } : input,
+          messages.length - input.deadLettered,
         ),
       );
     } finally {

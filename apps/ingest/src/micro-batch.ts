@@ -1,6 +1,7 @@
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import {
   batchIdFor,
+  countReasons,
   deadLetterHeaders,
   type BatchMessage,
   type SettleBatchInput,
@@ -116,7 +117,8 @@ export function formBatch(
       nextOffset,
       messages: valid,
       deadLettered: deadLetters.length,
-      closedAt,
+      deadLetterReasons: countReasons(deadLetters.map((d) => d.row.reason)),
+      closedAt: new Date(closedAt).toISOString(),
     },
     deadLetters,
   };

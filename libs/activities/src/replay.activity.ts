@@ -1,7 +1,13 @@
 import { sql } from 'drizzle-orm';
 import type { Kafka } from 'kafkajs';
 import { ApplicationFailure } from '@temporalio/common';
-import { deadLetterHeaders, type BatchMessage, type SettleBatchInput } from '@settlement/contracts';
+import {
+  addReasons,
+  countReasons,
+  deadLetterHeaders,
+  type BatchMessage,
+  type SettleBatchInput,
+} from '@settlement/contracts';
 import {
   insertDeadLetters,
   insertOutbox,
@@ -13,6 +19,7 @@ import {
 } from '@settlement/db';
 import { contentHash, parseTransactionRecord, type Transaction } from '@settlement/ledger';
 import { readPartitionRange, type RawMessage } from './replay-reader';
+import { countSettlement } from './outcome-metrics';
 import { settleBatch } from './settle-batch.activity';
 import {
   emptyCounts,
@@ -84,7 +91,8 @@ export async function replayChunk(
   }
   const raw = await readPartitionRange(deps.kafka, input.topic, input.partition, from, to);
 
-  return deps.db.transaction(async (tx) => {
+  let decided: Decided | undefined;
+  const result = await deps.db.transaction(async (tx) => {
     const row = await loadReplay(tx, input.replayId, true);
     if (row.progress?.[key] !== input.fromOffset) {
       return { ...totalsOf(row), readNow: 0, outboxBatchId: null };
@@ -93,7 +101,9 @@ export async function replayChunk(
     let differences: ReplayDifference[] = [];
     let outboxBatchId: string | null = null;
     if (input.mode === 'settle') {
-      Object.assign(delta, await settleChunk(deps, tx, input, raw));
+      const settled = await settleChunk(deps, tx, input, raw);
+      Object.assign(delta, settled.counts);
+      decided = settled.decided;
       outboxBatchId = replayBatchId(input);
     } else {
       const verified = await verifyChunk(tx, input, raw);
@@ -114,7 +124,13 @@ export async function replayChunk(
         dead_lettered::text, differences::text, difference_samples`);
     return { ...totalsOf(updated[0]), readNow: delta.read, outboxBatchId };
   });
+  // Committed: count what this chunk decided (a retry of a committed chunk decides nothing).
+  if (decided) countSettlement(decided);
+  return result;
 }
+
+/** The outcomes one replay chunk decided itself, for the counters. */
+type Decided = Parameters<typeof countSettlement>[0];
 
 async function loadReplay(
   db: { execute: LedgerTx['execute'] },
@@ -160,7 +176,7 @@ async function settleChunk(
   tx: LedgerTx,
   input: ReplayChunkInput,
   raw: RawMessage[],
-): Promise<ReplayCounts> {
+): Promise<{ counts: ReplayCounts; decided: Decided }> {
   const batchId = replayBatchId(input);
   const { valid, invalid } = classify(raw);
 
@@ -237,11 +253,23 @@ async function settleChunk(
     `replay-${input.replayId}`,
   );
   return {
-    read: raw.length,
-    alreadySettled: result.duplicates,
-    settled: result.settled,
-    rejected: result.rejected,
-    deadLettered: result.deadLettered,
+    counts: {
+      read: raw.length,
+      alreadySettled: result.duplicates,
+      settled: result.settled,
+      rejected: result.rejected,
+      deadLettered: result.deadLettered,
+    },
+    // Already settled transactions are not duplicates of the log: only new dead letters count.
+    decided: {
+      settled: result.settled,
+      duplicates: 0,
+      rejectedReasons: result.rejectedReasons,
+      deadLetterReasons: addReasons(
+        countReasons(rows.map((r) => r.reason)),
+        result.deadLetterReasons,
+      ),
+    },
   };
 }
 

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { BatchMessage, SettleBatchInput, SettleBatchResult } from '@settlement/contracts';
-import { deadLetterHeaders } from '@settlement/contracts';
+import { closedAtIso, countReasons, deadLetterHeaders } from '@settlement/contracts';
 import {
   advanceCursor,
   findTransactionHashes,
@@ -245,6 +245,10 @@ export async function settleBatch(
       rejected,
       duplicates: repeated.length,
       deadLettered: input.deadLettered + deadLetters.length,
+      rejectedReasons: countReasons(
+        posted.outcomes.flatMap((o) => (o.status === 'REJECTED' ? [o.reason] : [])),
+      ),
+      deadLetterReasons: countReasons(deadLetters.map((d) => d.reason)),
       alreadyApplied: false,
     };
     // Account locks are taken here, for the last statements only (see lockAndApplyMovements).
@@ -317,7 +321,7 @@ async function recordBatch(
     values (${input.batchId}, ${input.topic}, ${input.partition}, ${input.fromOffset}::bigint, ${input.nextOffset}::bigint,
       ${workflowId}, 'SETTLED', ${input.messages.length + input.deadLettered}, ${result.settled},
       ${result.rejected}, ${result.duplicates}, ${result.deadLettered}, ${input.replayId ?? null},
-      to_timestamp(${input.closedAt}::double precision / 1000), ${settledAt.toISOString()}::timestamptz)
+      ${closedAtIso(input)}::timestamptz, ${settledAt.toISOString()}::timestamptz)
     on conflict (id) do update set status = 'SETTLED', settled = excluded.settled, rejected = excluded.rejected,
       duplicates = excluded.duplicates, dead_lettered = excluded.dead_lettered, settled_at = excluded.settled_at,
       message_count = excluded.message_count, error = null, staged_messages = null`);

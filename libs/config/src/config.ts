@@ -91,6 +91,11 @@ const adminSchema = z.object({
   ADMIN_OPERATOR_TOKENS: csv.default([]),
   ADMIN_READONLY_TOKENS: csv.default([]),
   REPLAY_MAX_MESSAGES_PER_SECOND: positiveInt.default(5000),
+  /** The Temporal Web UI the admin links workflows to (Temporal Cloud: https://cloud.temporal.io). */
+  TEMPORAL_UI_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s]+$/, 'expected an http(s) URL')
+    .default('http://127.0.0.1:8233'),
 });
 
 const defaults: Record<string, string> = {

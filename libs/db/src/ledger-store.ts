@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { lockOrder } from '@settlement/ledger';
-import type { SettleBatchInput } from '@settlement/contracts';
+import { closedAtIso, type SettleBatchInput } from '@settlement/contracts';
 import type { PgTransaction } from 'drizzle-orm/pg-core';
 import type { PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
 import type * as schema from './schema';
@@ -303,7 +303,7 @@ export async function recordPendingBatch(
       dead_lettered, closed_at, staged_messages)
     values (${input.batchId}, ${input.topic}, ${input.partition}, ${input.fromOffset}::bigint,
       ${input.nextOffset}::bigint, ${workflowId}, 'PENDING', ${options.messageCount}, ${input.deadLettered},
-      to_timestamp(${input.closedAt}::double precision / 1000),
+      ${closedAtIso(input)}::timestamptz,
       ${options.staged ? JSON.stringify(input.messages ?? []) : null})
     on conflict (id) do nothing`);
 }
