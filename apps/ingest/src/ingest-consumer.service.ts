@@ -16,7 +16,7 @@ import type { Client } from '@temporalio/client';
 import { settleBatchWorkflowId } from '@settlement/contracts';
 import { startSettleBatch } from '@settlement/temporal';
 import { ensureCursor, recordPendingBatch, type DatabaseHandle } from '@settlement/db';
-import { metrics } from '@settlement/observability';
+import { metrics, recordColdStart } from '@settlement/observability';
 import {
   CONFIG,
   DATABASE,
@@ -383,6 +383,7 @@ export class IngestConsumerService implements OnApplicationBootstrap, BeforeAppl
       stopTimer();
     }
     if (!started) return;
+    recordColdStart('ingest_first_workflow_start');
     metrics.batchSize.observe(messages.length);
     metrics.batchAge.observe((closed.closedAt - closed.firstAt) / 1000);
     s.nextOffset = BigInt(input.nextOffset);

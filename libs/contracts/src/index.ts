@@ -1,3 +1,4 @@
 export * from './names';
 export * from './batch';
 export * from './dead-letter';
+export * from './cycle';

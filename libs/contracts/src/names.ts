@@ -5,6 +5,7 @@
 export const WORKFLOW_TYPES = {
   settleBatch: 'settleBatch',
   replayRange: 'replayRange',
+  settlementCycle: 'settlementCycle',
   smokeWorkflow: 'smokeWorkflow',
 } as const;
 

@@ -4,3 +4,4 @@ export * from './migrate';
 export * from './ledger-store';
 export * from './consumer-controls';
 export * from './outbox-store';
+export * from './ledger-check';
