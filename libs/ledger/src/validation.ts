@@ -32,6 +32,8 @@ import {
 
 let decoder: { decode(bytes: Uint8Array): string } | undefined;
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /** Strict UTF-8 decoding; undefined when the bytes are not valid UTF-8. A BOM is kept. */
 export function decodeUtf8Strict(bytes: Uint8Array): string | undefined {
   decoder ??= new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -127,7 +129,13 @@ export function parseTransactionMessage(
     return fail('MALFORMED_JSON', '$', 'value is null');
   }
   let text: string;
-  if (typeof value === 'string') {
+  if (typeof value === 'string' && !NON_ASCII.test(value)) {
+    // ASCII only (the usual message): one byte per character, nothing to be ill-formed.
+    if (value.length > maxBytes) {
+      return fail('TOO_LARGE', '$', `value is ${value.length} bytes, more than ${maxBytes}`);
+    }
+    text = value;
+  } else if (typeof value === 'string') {
     const size = utf8ByteLength(value);
     if (size > maxBytes) {
       return fail('TOO_LARGE', '$', `value is ${size} bytes, more than ${maxBytes}`);
