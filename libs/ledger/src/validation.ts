@@ -32,7 +32,8 @@ import {
 
 let decoder: { decode(bytes: Uint8Array): string } | undefined;
 
-const NON_ASCII = /[^\x00-\x7f]/;
+/** Anything but printable ASCII, tab, CR and LF: such strings take the full UTF-8 checks. */
+const NON_ASCII = /[^ -~\t\n\r]/;
 
 /** Strict UTF-8 decoding; undefined when the bytes are not valid UTF-8. A BOM is kept. */
 export function decodeUtf8Strict(bytes: Uint8Array): string | undefined {
@@ -130,7 +131,7 @@ export function parseTransactionMessage(
   }
   let text: string;
   if (typeof value === 'string' && !NON_ASCII.test(value)) {
-    // ASCII only (the usual message): one byte per character, nothing to be ill-formed.
+    // Printable ASCII only (the usual message): one byte per character, nothing ill-formed.
     if (value.length > maxBytes) {
       return fail('TOO_LARGE', '$', `value is ${value.length} bytes, more than ${maxBytes}`);
     }
