@@ -21,7 +21,12 @@ TEMPORAL_PORT="${STACK_TEMPORAL_PORT:-7233}"
 TEMPORAL_UI_PORT="${STACK_TEMPORAL_UI_PORT:-8233}"
 PG_PORT="${STACK_PG_PORT:-5432}"
 PG_DATABASES=(settlement settlement_test)
-KAFKA_TOPICS=("transactions:8" "transactions.dlq:4" "settlements:8")
+KAFKA_TOPICS=("transactions:8" "transactions.dlq:4" "settlements:8" "settlement-cycles:1")
+# Custom search attributes the workflows set (name:type), registered on every stack:up.
+TEMPORAL_SEARCH_ATTRIBUTES=(
+  "SettlementCycleCutoff:Datetime" "SettlementCycleWindowStart:Datetime" "SettlementCycleStatus:Keyword"
+  "SettlementCycleTransactions:Int" "SettlementCycleTotals:KeywordList"
+)
 
 # Timeouts (seconds). Every wait is bounded.
 KAFKA_START_TIMEOUT="${STACK_KAFKA_START_TIMEOUT:-120}"

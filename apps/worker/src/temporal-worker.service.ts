@@ -12,13 +12,23 @@ import {
   type LogLevel,
 } from '@temporalio/worker';
 import type { Kafka, Producer } from 'kafkajs';
-import type { DatabaseConfig, KafkaConfig, TemporalConfig, WorkerConfig } from '@settlement/config';
+import type {
+  CyclesConfig,
+  DatabaseConfig,
+  KafkaConfig,
+  TemporalConfig,
+  WorkerConfig,
+} from '@settlement/config';
 import type { DatabaseHandle } from '@settlement/db';
 import { createActivities } from '@settlement/activities';
 import { connectionOptions } from '@settlement/temporal';
 import { CONFIG, DATABASE, KAFKA, LOGGER, type Logger } from '@settlement/platform';
 
-type Config = KafkaConfig & TemporalConfig & DatabaseConfig & WorkerConfig & { LOG_LEVEL: string };
+type Config = KafkaConfig &
+  TemporalConfig &
+  DatabaseConfig &
+  WorkerConfig &
+  CyclesConfig & { LOG_LEVEL: string };
 
 /** Where the workflow bundle starts; the same relative path holds in src/ and dist/. */
 export const WORKFLOWS_PATH = require.resolve('../../../libs/workflows/src');
@@ -62,6 +72,10 @@ export class TemporalWorkerService implements OnApplicationBootstrap, BeforeAppl
         },
         logger: this.logger,
         kafka: this.kafka,
+        cycles: {
+          topic: this.config.KAFKA_CYCLE_TOPIC,
+          graceMs: this.config.SETTLEMENT_CYCLE_GRACE_SECONDS * 1000,
+        },
       }),
       maxConcurrentActivityTaskExecutions: this.config.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTaskExecutions: this.config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
