@@ -12,7 +12,7 @@ import {
   infrastructureChecks,
 } from '@settlement/platform';
 import { AuthGuard, TOKENS } from './auth/auth.guard';
-import { TokenRegistry } from './auth/tokens';
+import type { TokenRegistry } from './auth/tokens';
 import type { AdminAppConfig } from './config';
 import { AccountsController } from './controllers/accounts.controller';
 import { ConsumersController } from './controllers/consumers.controller';
@@ -30,7 +30,7 @@ import { ReplayUseCases } from './usecases/replays';
 
 @Module({})
 export class AdminModule {
-  static forRoot(config: AdminAppConfig): DynamicModule {
+  static forRoot(config: AdminAppConfig, tokens: TokenRegistry): DynamicModule {
     return {
       module: AdminModule,
       imports: [
@@ -49,7 +49,7 @@ export class AdminModule {
         CyclesController,
       ],
       providers: [
-        { provide: TOKENS, useValue: TokenRegistry.fromConfig(config) },
+        { provide: TOKENS, useValue: tokens },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ErrorFilter },
         KafkaAdminService,

@@ -23,7 +23,7 @@ import {
   recordPendingBatch,
   type DatabaseHandle,
 } from '@settlement/db';
-import { metrics } from '@settlement/observability';
+import { metrics, recordColdStart } from '@settlement/observability';
 import {
   CONFIG,
   DATABASE,
@@ -404,6 +404,7 @@ export class IngestConsumerService implements OnApplicationBootstrap, BeforeAppl
       stopTimer();
     }
     if (!started) return;
+    recordColdStart('ingest_first_workflow_start');
     metrics.batchSize.observe(messages.length);
     metrics.batchAge.observe((closed.closedAt - closed.firstAt) / 1000);
     s.nextOffset = BigInt(input.nextOffset);

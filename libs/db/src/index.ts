@@ -3,3 +3,4 @@ export * from './client';
 export * from './migrate';
 export * from './ledger-store';
 export * from './consumer-controls';
+export * from './ledger-check';

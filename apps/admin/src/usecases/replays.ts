@@ -132,7 +132,7 @@ export class ReplayUseCases {
         request: cmd as unknown as Record<string, unknown>,
         status: 'RUNNING',
         progress: Object.fromEntries(ranges.map((r) => [String(r.partition), r.fromOffset])),
-        requestedBy: caller.principal.fingerprint,
+        requestedBy: caller.principal.name,
       });
       await recordAudit(tx, {
         principal: caller.principal,
