@@ -129,7 +129,7 @@ export class CycleUseCases {
         this.temporal,
         { topic: this.config.KAFKA_TOPIC, taskQueue: this.config.TEMPORAL_TASK_QUEUE },
         cmd.cutoff,
-        caller.principal.fingerprint,
+        caller.principal.name,
       );
       await recordAudit(tx, {
         principal: caller.principal,
