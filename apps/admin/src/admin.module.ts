@@ -16,12 +16,16 @@ import type { TokenRegistry } from './auth/tokens';
 import type { AdminAppConfig } from './config';
 import { AccountsController } from './controllers/accounts.controller';
 import { ConsumersController } from './controllers/consumers.controller';
+import { DeadLettersController } from './controllers/dead-letters.controller';
+import { SessionController } from './controllers/session.controller';
 import { LookupsController } from './controllers/lookups.controller';
 import { ReplaysController } from './controllers/replays.controller';
 import { ErrorFilter } from './http/error.filter';
 import { KafkaAdminService } from './kafka-admin.service';
 import { AccountsUseCases } from './usecases/accounts';
 import { ConsumerUseCases } from './usecases/consumers';
+import { DeadLetterUseCases } from './usecases/dead-letters';
+import { ResubmissionPublisher } from './resubmission-publisher.service';
 import { LookupUseCases } from './usecases/lookups';
 import { ReplayUseCases } from './usecases/replays';
 
@@ -43,6 +47,8 @@ export class AdminModule {
         LookupsController,
         ConsumersController,
         ReplaysController,
+        DeadLettersController,
+        SessionController,
       ],
       providers: [
         { provide: TOKENS, useValue: tokens },
@@ -53,6 +59,8 @@ export class AdminModule {
         LookupUseCases,
         ConsumerUseCases,
         ReplayUseCases,
+        ResubmissionPublisher,
+        DeadLetterUseCases,
         {
           provide: READINESS_CHECKS,
           inject: [DATABASE, KAFKA, TEMPORAL_CLIENT],
