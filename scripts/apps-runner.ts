@@ -33,8 +33,10 @@ export function spawnApp(
   name: string,
   env: NodeJS.ProcessEnv,
   stdio: 'inherit' | 'ignore' | 'pipe' = 'inherit',
+  nodeArgs: readonly string[] = [],
 ): Child {
-  const proc = spawn(process.execPath, [path.join(ROOT, 'dist/apps', name, 'src/main.js')], {
+  const main = path.join(ROOT, 'dist/apps', name, 'src/main.js');
+  const proc = spawn(process.execPath, [...nodeArgs, main], {
     cwd: ROOT,
     env,
     stdio: ['ignore', stdio, stdio],

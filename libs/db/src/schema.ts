@@ -183,7 +183,7 @@ export const deadLetters = pgTable(
     key: text('key'),
     /** Original bytes, base64 (bytea would do; base64 keeps the row JSON-friendly). */
     value: text('value').notNull(),
-    headers: jsonb('headers').$type<Record<string, string>>(),
+    headers: jsonb('headers').$type<Record<string, string | string[]>>(),
     reason: text('reason', { enum: DEAD_LETTER_REASONS }).notNull(),
     field: text('field'),
     message: text('message').notNull(),
