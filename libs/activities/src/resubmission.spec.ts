@@ -25,7 +25,10 @@ describe('resubmissionMessage', () => {
       topic: 'transactions',
       key: 'acc-a',
       value: dl.value,
-      headers: { trace: 't-1', [DEAD_LETTER_ID_HEADER]: '42' },
+      headers: [
+        ['trace', b64('t-1')],
+        [DEAD_LETTER_ID_HEADER, b64('42')],
+      ],
       transactionId: null,
     });
   });

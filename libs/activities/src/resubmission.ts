@@ -2,6 +2,13 @@ import { sql } from 'drizzle-orm';
 import type { Kafka, Producer } from 'kafkajs';
 import { findPendingBatchOf, pgArray, type Database } from '@settlement/db';
 import { parseTransactionMessage, parseTransactionRecord } from '@settlement/ledger';
+import {
+  headersToKafka,
+  loadHeaders,
+  storeHeaders,
+  type HeaderList,
+  type StoredHeaders,
+} from '@settlement/records';
 import { readPartitionRange } from './replay-reader';
 
 /** The header a resubmitted message carries: the id of the dead letter it repairs. */
@@ -13,7 +20,8 @@ export type DeadLetterSourceRow = {
   topic: string;
   key: string | null;
   value: string;
-  headers: Record<string, string> | null;
+  /** As dead_letters keeps them: UTF-8 text per key, a repeated key as an array. */
+  headers: Record<string, string | string[]> | null;
 };
 
 /** What is published to the source topic for a resubmission. */
@@ -22,7 +30,8 @@ export interface ResubmissionMessage {
   key: string | null;
   /** base64 */
   value: string;
-  headers: Record<string, string>;
+  /** [key, value base64] pairs, in order (the records lib's stored form). */
+  headers: StoredHeaders;
   /** The transaction id the message carries when it is a valid transaction, else null. */
   transactionId: string | null;
 }
@@ -36,23 +45,30 @@ export function resubmissionMessage(
   dl: DeadLetterSourceRow,
   corrected?: string | null,
 ): ResubmissionMessage {
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(dl.headers ?? {})) {
-    if (!k.startsWith('dlq-') && k !== DEAD_LETTER_ID_HEADER) headers[k] = v;
+  const headers: HeaderList = [];
+  for (const name of Object.keys(dl.headers ?? {})) {
+    if (name.startsWith('dlq-') || name === DEAD_LETTER_ID_HEADER) continue;
+    const value = dl.headers![name];
+    for (const one of Array.isArray(value) ? value : [value]) {
+      headers.push([name, Buffer.from(one, 'utf8')]);
+    }
   }
-  headers[DEAD_LETTER_ID_HEADER] = dl.id;
-  const bytes =
-    corrected !== undefined && corrected !== null
-      ? Buffer.from(corrected, 'utf8')
-      : Buffer.from(dl.value, 'base64');
+  headers.push([DEAD_LETTER_ID_HEADER, Buffer.from(dl.id, 'utf8')]);
   const isCorrection = corrected !== undefined && corrected !== null;
+  const bytes = isCorrection ? Buffer.from(corrected, 'utf8') : Buffer.from(dl.value, 'base64');
   // A correction is keyed by its debit account, so only its value is checked here.
   const parsed = isCorrection
     ? parseTransactionMessage(bytes)
     : parseTransactionRecord(dl.key, bytes);
   const transactionId = parsed.ok ? parsed.tx.id : null;
   const key = isCorrection && parsed.ok ? parsed.tx.debitAccount : dl.key;
-  return { topic: dl.topic, key, value: bytes.toString('base64'), headers, transactionId };
+  return {
+    topic: dl.topic,
+    key,
+    value: bytes.toString('base64'),
+    headers: storeHeaders(headers),
+    transactionId,
+  };
 }
 
 /**
@@ -103,7 +119,7 @@ type ClaimedRow = {
   message_topic: string;
   message_key: string | null;
   message_value: string;
-  message_headers: Record<string, string>;
+  message_headers: StoredHeaders;
   resubmitted_at_ms: string;
 };
 
@@ -141,7 +157,9 @@ export async function publishResubmission(
   const [meta] = await deps.producer.send({
     topic: row.message_topic,
     acks: -1,
-    messages: [{ key: row.message_key, value, headers: row.message_headers }],
+    messages: [
+      { key: row.message_key, value, headers: headersToKafka(loadHeaders(row.message_headers)) },
+    ],
   });
   await markPublished(deps.db, deadLetterId, meta.partition, meta.baseOffset ?? meta.offset ?? '');
   return 'published';
@@ -187,7 +205,9 @@ async function findPublished(
       );
       const hit = messages.find(
         (m) =>
-          m.headers[DEAD_LETTER_ID_HEADER] === deadLetterId &&
+          m.headers.some(
+            ([k, v]) => k === DEAD_LETTER_ID_HEADER && v.toString() === deadLetterId,
+          ) &&
           (m.key ? m.key.toString('utf8') : null) === row.message_key &&
           m.value !== null &&
           m.value.equals(value),

@@ -111,7 +111,7 @@ type DeadLetterRow = {
   offset: string;
   key: string | null;
   value: string;
-  headers: Record<string, string> | null;
+  headers: Record<string, string | string[]> | null;
   reason: string;
   field: string | null;
   message: string;
