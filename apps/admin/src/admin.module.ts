@@ -18,6 +18,8 @@ import { AccountsController } from './controllers/accounts.controller';
 import { ConsumersController } from './controllers/consumers.controller';
 import { DeadLettersController } from './controllers/dead-letters.controller';
 import { SessionController } from './controllers/session.controller';
+import { CyclesController } from './controllers/cycles.controller';
+import { CycleScheduleService } from './cycle-schedule.service';
 import { LookupsController } from './controllers/lookups.controller';
 import { ReplaysController } from './controllers/replays.controller';
 import { ErrorFilter } from './http/error.filter';
@@ -26,6 +28,7 @@ import { AccountsUseCases } from './usecases/accounts';
 import { ConsumerUseCases } from './usecases/consumers';
 import { DeadLetterUseCases } from './usecases/dead-letters';
 import { ResubmissionPublisher } from './resubmission-publisher.service';
+import { CycleUseCases } from './usecases/cycles';
 import { LookupUseCases } from './usecases/lookups';
 import { ReplayUseCases } from './usecases/replays';
 
@@ -49,6 +52,7 @@ export class AdminModule {
         ReplaysController,
         DeadLettersController,
         SessionController,
+        CyclesController,
       ],
       providers: [
         { provide: TOKENS, useValue: tokens },
@@ -61,6 +65,8 @@ export class AdminModule {
         ReplayUseCases,
         ResubmissionPublisher,
         DeadLetterUseCases,
+        CycleUseCases,
+        CycleScheduleService,
         {
           provide: READINESS_CHECKS,
           inject: [DATABASE, KAFKA, TEMPORAL_CLIENT],

@@ -7,3 +7,4 @@ export * from './replay';
 export * from './resubmission';
 export * from './redrive';
 export * from './redrive.types';
+export * from './cycle.activity';

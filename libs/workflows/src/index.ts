@@ -2,3 +2,4 @@
 export { settleBatch } from './settle-batch.workflow';
 export { replayRange, replayProgressQuery } from './replay.workflow';
 export { redriveDeadLetters, redriveProgressQuery } from './redrive.workflow';
+export { settlementCycle } from './settlement-cycle.workflow';
