@@ -107,7 +107,7 @@ describe('admin authentication: deny by default over every registered route', ()
 
   it('answers 401 to no token and to a wrong token on every variant of every other route', async () => {
     const leaks: string[] = [];
-    const bad = [
+    const bad: Record<string, string>[] = [
       {},
       { Authorization: 'Bearer wrong-token-wrong-token' },
       { Authorization: OPERATOR },

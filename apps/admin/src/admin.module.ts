@@ -16,12 +16,15 @@ import type { TokenRegistry } from './auth/tokens';
 import type { AdminAppConfig } from './config';
 import { AccountsController } from './controllers/accounts.controller';
 import { ConsumersController } from './controllers/consumers.controller';
+import { CyclesController } from './controllers/cycles.controller';
+import { CycleScheduleService } from './cycle-schedule.service';
 import { LookupsController } from './controllers/lookups.controller';
 import { ReplaysController } from './controllers/replays.controller';
 import { ErrorFilter } from './http/error.filter';
 import { KafkaAdminService } from './kafka-admin.service';
 import { AccountsUseCases } from './usecases/accounts';
 import { ConsumerUseCases } from './usecases/consumers';
+import { CycleUseCases } from './usecases/cycles';
 import { LookupUseCases } from './usecases/lookups';
 import { ReplayUseCases } from './usecases/replays';
 
@@ -43,6 +46,7 @@ export class AdminModule {
         LookupsController,
         ConsumersController,
         ReplaysController,
+        CyclesController,
       ],
       providers: [
         { provide: TOKENS, useValue: tokens },
@@ -53,6 +57,8 @@ export class AdminModule {
         LookupUseCases,
         ConsumerUseCases,
         ReplayUseCases,
+        CycleUseCases,
+        CycleScheduleService,
         {
           provide: READINESS_CHECKS,
           inject: [DATABASE, KAFKA, TEMPORAL_CLIENT],

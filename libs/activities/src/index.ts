@@ -3,3 +3,4 @@ export * from './errors';
 export { settleBatch } from './settle-batch.activity';
 export { publishOutcomes } from './publish-outcomes.activity';
 export * from './replay';
+export * from './cycle.activity';
