@@ -13,6 +13,9 @@ import { publishOutcomes, type PublishProgress } from './publish-outcomes.activi
 import { recordReplayStatus, replayChunk } from './replay.activity';
 import * as cycles from './cycle.activity';
 import type { ReplayChunkInput, ReplayChunkResult, ReplayStatus } from './replay.types';
+import { recordRedriveStatus, redriveChunk } from './redrive';
+import type { RedriveChunkResult, RedriveStatus } from './redrive.types';
+import { publishPendingResubmissions } from './resubmission';
 
 export interface ActivityDeps {
   db: Database;
@@ -79,6 +82,39 @@ export function createActivities(deps: ActivityDeps) {
     }): Promise<void> {
       await recordReplayStatus(deps, input);
       deps.logger.info(input, 'replay finished');
+    },
+
+    async redriveChunk(input: {
+      redriveId: string;
+      cursor: string;
+      chunkSize: number;
+    }): Promise<RedriveChunkResult> {
+      return redriveChunk(deps, input);
+    },
+
+    /** Publishes the re-drive's resubmissions not published yet; safe to retry (see publishResubmission). */
+    async publishRedriven({ redriveId }: { redriveId: string }): Promise<{ published: number }> {
+      if (!deps.kafka) throw new Error('the worker has no Kafka client for re-drives');
+      const ctx = Context.current();
+      const beat = setInterval(() => ctx.heartbeat(), 1000);
+      try {
+        const published = await publishPendingResubmissions(
+          { db: deps.db, kafka: deps.kafka, producer: deps.producer },
+          { redriveId, limit: 100_000 },
+        );
+        return { published };
+      } finally {
+        clearInterval(beat);
+      }
+    },
+
+    async recordRedriveStatus(input: {
+      redriveId: string;
+      status: RedriveStatus;
+      error?: string;
+    }): Promise<void> {
+      await recordRedriveStatus(deps, input);
+      deps.logger.info(input, 're-drive finished');
     },
 
     async closeCycleWindow(input: {
