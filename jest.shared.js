@@ -11,7 +11,6 @@ const libs = [
   'temporal',
   'platform',
   'config',
-  'records',
 ];
 
 module.exports = {

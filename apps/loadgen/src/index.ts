@@ -1,3 +1,2 @@
 export * from './generator';
 export * from './load';
-export * from './outage';

@@ -5,8 +5,6 @@
 export const WORKFLOW_TYPES = {
   settleBatch: 'settleBatch',
   replayRange: 'replayRange',
-  settlementCycle: 'settlementCycle',
-  redriveDeadLetters: 'redriveDeadLetters',
   smokeWorkflow: 'smokeWorkflow',
 } as const;
 

@@ -10,4 +10,3 @@ export * from './validation';
 export * from './canonical';
 export * from './outcomes';
 export * from './posting';
-export * from './netting';

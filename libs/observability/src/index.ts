@@ -1,4 +1,3 @@
 export * from './logger';
 export * from './metrics';
 export * from './health';
-export * from './public-route';

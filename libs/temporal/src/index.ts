@@ -1,3 +1,2 @@
 export * from './connection';
 export * from './settle-batch';
-export * from './settlement-cycle';

@@ -53,7 +53,7 @@ export class ConsumerUseCases {
     const state = await this.database.db.transaction(async (tx) => {
       const row = await setConsumptionPaused(tx, groupId, paused, {
         reason: cmd.reason ?? null,
-        updatedBy: caller.principal.name,
+        updatedBy: caller.principal.fingerprint,
       });
       await recordAudit(tx, {
         principal: caller.principal,
