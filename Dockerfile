@@ -18,12 +18,13 @@ ENV npm_config_update_notifier=false npm_config_fund=false npm_config_audit=fals
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 
-# ---- build: tsc + tsc-alias into dist/ -------------------------------------------------------
+# ---- build: tsc + tsc-alias into dist/, plus the prebuilt workflow bundle ------------------
 FROM deps AS build
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY apps ./apps
 COPY libs ./libs
-RUN npm run build
+# The worker loads dist/workflow-bundle.js instead of running webpack at start (cold start).
+RUN npm run build && test -s dist/workflow-bundle.js
 
 # ---- prod-deps: runtime dependencies only ---------------------------------------------------
 FROM ${NODE_IMAGE} AS prod-deps

@@ -1,12 +1,16 @@
 /**
  * npm run bench: the same synthetic load (valid transfers between funded accounts) settled
- * two ways on the local stack, in one call:
- *   micro-batch              - the production path: built ingest + worker, settleBatch per micro-batch
- *   workflow-per-transaction - the common Temporal pattern: one settleTransaction workflow per message
- * Latency: produce time (loadgen) to settled_at in the ledger.
+ * four ways on the local stack, in one call, one JSON line each (CONTRACT.md):
+ *   micro-batch              - the production path: built ingest + worker, a burst of BENCH_COUNT
+ *   ledger-ceiling           - the same validation and settlement straight from Kafka, one
+ *                              process, no Temporal (bench/ceiling.ts)
+ *   paced                    - the production path at half the measured micro-batch capacity
+ *   workflow-per-transaction - the common Temporal pattern: one workflow per message
+ * then a `comparison` line with the ratios. Latency: produce time (loadgen) to settled_at.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
@@ -14,14 +18,7 @@ import postgres from 'postgres';
 import { sql } from 'drizzle-orm';
 import { createDatabase, type Database } from '@settlement/db';
 import { registerCodecs } from '@settlement/kafka';
-import {
-  LoadGenerator,
-  openAccounts,
-  publish,
-  sendAll,
-  VALID_ONLY,
-  waitForIds,
-} from '../apps/loadgen/src';
+import { LoadGenerator, openAccounts, publish, VALID_ONLY, waitForIds } from '../apps/loadgen/src';
 import {
   peakRssMb,
   ROOT,
@@ -30,6 +27,9 @@ import {
   waitHealthy,
   type Child,
 } from '../scripts/apps-runner';
+import { cpuDelta, machineCpuSeconds, sampleCpu, type CpuTargets } from './cpu';
+
+type Scenario = 'micro-batch' | 'ledger-ceiling' | 'paced' | 'workflow-per-transaction';
 
 const BASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/settlement';
 const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
@@ -37,9 +37,18 @@ const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 8);
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 10_000);
 /** Funding also goes one workflow per message there (~25/s): fewer accounts. */
 const PER_TX_ACCOUNTS = Number(process.env.BENCH_PER_TX_ACCOUNTS ?? 200);
+const PACED_SECONDS = Number(process.env.BENCH_PACED_SECONDS ?? 60);
+const STACK_PIDS = process.env.STACK_STATE_DIR
+  ? path.join(process.env.STACK_STATE_DIR, 'pids')
+  : path.join(ROOT, '.stack', 'pids');
+/** Extra node flags for the apps and bench processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const say = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function freshDatabase(label: string): Promise<{ url: string; drop: () => Promise<void> }> {
+async function freshDatabase(
+  label: string,
+): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
   const name = `bench_${label}_${randomBytes(3).toString('hex')}`;
   const admin = postgres(BASE_URL, { max: 1, onnotice: () => undefined });
   await admin.unsafe(`create database "${name}"`);
@@ -52,6 +61,7 @@ async function freshDatabase(label: string): Promise<{ url: string; drop: () => 
   });
   if (r.status !== 0) throw new Error('migration failed');
   return {
+    name,
     url,
     drop: async () => {
       const a = postgres(BASE_URL, { max: 1, onnotice: () => undefined });
@@ -75,7 +85,7 @@ async function createTopics(kafka: Kafka, label: string) {
 }
 
 function spawnBench(file: string, env: NodeJS.ProcessEnv): Child {
-  const proc = spawn(process.execPath, [path.join(ROOT, 'dist/bench', file)], {
+  const proc = spawn(process.execPath, [...NODE_ARGS, path.join(ROOT, 'dist/bench', file)], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -90,16 +100,20 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-async function settledCount(db: Database, runId: string): Promise<number> {
+/** Messages with an outcome so far, from the batch rows (cheap: no scan of transactions). */
+async function outcomeCount(db: Database): Promise<number> {
   const r = await db.execute<{ n: string }>(
-    sql`select count(*)::text as n from transactions where id like ${`${runId}-t%`}`,
+    sql`select coalesce(sum(settled + rejected), 0)::text as n from batches where status = 'SETTLED'`,
   );
   return Number(r[0].n);
 }
 
+async function metricsText(port: string): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+}
+
 /** Mean of a Prometheus histogram scraped from an app's /metrics, in milliseconds. */
-async function histogramAvgMs(port: string, name: string): Promise<number | null> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+function histogramAvgMs(text: string, name: string): number | null {
   const value = (suffix: string) =>
     Number(new RegExp(`^${name}_${suffix}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1]);
   const sum = value('sum');
@@ -107,13 +121,63 @@ async function histogramAvgMs(port: string, name: string): Promise<number | null
   return count > 0 ? Math.round((sum / count) * 10_000) / 10 : null;
 }
 
+/** A cold-start gauge (seconds since process start) in ms, or null when not reached. */
+function coldStartMs(text: string, step: string): number | null {
+  const m = new RegExp(`^settlement_cold_start_seconds\\{step="${step}"\\} (\\S+)$`, 'm').exec(
+    text,
+  );
+  return m ? Math.round(Number(m[1]) * 1000) : null;
+}
+
+/** Produce time to the outcome's timestamp on the outcome topic, per transaction (ms). */
+async function outcomeLatencies(
+  kafka: Kafka,
+  topic: string,
+  producedAt: ReadonlyMap<string, number>,
+  expected: number,
+  timeoutMs: number,
+): Promise<number[]> {
+  const consumer = kafka.consumer({ groupId: `bench-read-${randomBytes(4).toString('hex')}` });
+  const lat: number[] = [];
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      for (const m of batch.messages) {
+        const id = (JSON.parse(m.value!.toString('utf8')) as { id: string }).id;
+        const p = producedAt.get(id);
+        if (p !== undefined) lat.push(Math.max(0, Number(m.timestamp) - p));
+      }
+      if (lat.length >= expected) done();
+    },
+  });
+  await Promise.race([finished, sleep(timeoutMs)]);
+  await consumer.disconnect();
+  return lat.sort((a, b) => a - b);
+}
+
+interface Options {
+  count: number;
+  /** Messages per second; 0 = a burst, as fast as the load generator goes. */
+  rate: number;
+  durationMs?: number;
+}
+
 async function scenario(
-  name: 'micro-batch' | 'workflow-per-transaction',
-  count: number,
+  name: Scenario,
+  opts: Options,
   kafka: Kafka,
 ): Promise<Record<string, unknown>> {
-  const db = await freshDatabase(name === 'micro-batch' ? 'mb' : 'pt');
-  const topics = await createTopics(kafka, name === 'micro-batch' ? 'mb' : 'pt');
+  const label = {
+    'micro-batch': 'mb',
+    'ledger-ceiling': 'lc',
+    paced: 'pa',
+    'workflow-per-transaction': 'pt',
+  }[name];
+  const db = await freshDatabase(label);
+  const topics = await createTopics(kafka, label);
   const handle = createDatabase({ url: db.url, poolMax: 4, applicationName: 'bench' });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -127,50 +191,74 @@ async function scenario(
     INGEST_HTTP_PORT: process.env.BENCH_INGEST_PORT ?? '3801',
     WORKER_HTTP_PORT: process.env.BENCH_WORKER_PORT ?? '3802',
   };
-  let ingest: Child;
-  let worker: Child;
-  if (name === 'micro-batch') {
-    worker = spawnApp('worker', env, 'ignore');
-    ingest = spawnApp('ingest', env, 'ignore');
-    await waitHealthy(Number(env.WORKER_HTTP_PORT));
-    await waitHealthy(Number(env.INGEST_HTTP_PORT));
-  } else {
-    worker = spawnBench('per-tx-worker.js', env);
-    ingest = spawnBench('per-tx-ingest.js', env);
-    await new Promise((r) => setTimeout(r, 5000));
-  }
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const runId = `b${randomBytes(3).toString('hex')}`;
-  const accounts = name === 'micro-batch' ? ACCOUNTS : PER_TX_ACCOUNTS;
-  const gen = new LoadGenerator({
-    runId,
-    accounts,
-    seed: 1,
-    mix: VALID_ONLY,
-  });
+  const accounts = name === 'workflow-per-transaction' ? PER_TX_ACCOUNTS : ACCOUNTS;
+  const gen = new LoadGenerator({ runId, accounts, seed: 1, mix: VALID_ONLY });
+  const children: Child[] = [];
   try {
+    // Funding waits in the topic before the apps start: a cold start with work to do.
     await openAccounts(handle.db, gen);
     const funding = gen.fundingMessages();
-    await sendAll(producer, topics.tx, funding);
+    let i = 0;
+    await publish(producer, () => funding[i++], { topic: topics.tx, count: funding.length });
+    const spawnedAt = Date.now();
+    let ingest: Child;
+    let worker: Child | undefined;
+    if (name === 'micro-batch' || name === 'paced') {
+      worker = spawnApp('worker', env, 'ignore', NODE_ARGS);
+      ingest = spawnApp('ingest', env, 'ignore', NODE_ARGS);
+      children.push(ingest, worker);
+      await waitHealthy(Number(env.WORKER_HTTP_PORT));
+      await waitHealthy(Number(env.INGEST_HTTP_PORT));
+    } else if (name === 'ledger-ceiling') {
+      ingest = spawnBench('ceiling.js', env);
+      children.push(ingest);
+    } else {
+      worker = spawnBench('per-tx-worker.js', env);
+      ingest = spawnBench('per-tx-ingest.js', env);
+      children.push(ingest, worker);
+    }
     await waitForIds(
       handle.db,
       funding.map((m) => m.id!),
       600_000,
     );
-    say(`${name}: funded ${accounts} accounts; publishing ${count}`);
+    say(`${name}: funded ${accounts} accounts in ${Date.now() - spawnedAt} ms after the spawn`);
+    const baseline = await outcomeCount(handle.db);
+    const targets: CpuTargets = {
+      worker: worker?.proc.pid,
+      ingest: ingest.proc.pid,
+      stackPids: STACK_PIDS,
+      database: db.name,
+      includeSelfAs: 'loadgen',
+    };
+    const loadAvg1 = Math.round(os.loadavg()[0] * 10) / 10;
+    const cpuBefore = sampleCpu(targets);
+    const machineBefore = machineCpuSeconds();
     const producedAt = new Map<string, number>();
     const t0 = Date.now();
-    await publish(producer, () => gen.next(), { topic: topics.tx, count, producedAt });
-    const publishMs = Date.now() - t0;
+    const sent = await publish(producer, () => gen.next(), {
+      topic: topics.tx,
+      count: opts.count,
+      rate: opts.rate,
+      durationMs: opts.durationMs,
+      // Paced: 100 sends a second, so a message waits at most 10 ms in the load generator.
+      chunk: opts.rate > 0 ? Math.max(1, Math.round(opts.rate / 100)) : 1000,
+      producedAt,
+    });
+    const count = sent.sent;
     let last = 0;
     for (;;) {
-      const n = await settledCount(handle.db, runId);
+      const n = (await outcomeCount(handle.db)) - baseline;
       if (n >= count) break;
       if (n !== last) say(`${name}: ${n}/${count} settled`);
       last = n;
-      await new Promise((r) => setTimeout(r, 2000));
+      await sleep(1000);
     }
+    const cpuAfter = sampleCpu(targets);
+    const machineAfter = machineCpuSeconds();
     const rows = await handle.db.execute<{ id: string; at: string }>(
       sql`select id, (extract(epoch from settled_at) * 1000)::bigint::text as at from transactions
           where id like ${`${runId}-t%`}`,
@@ -185,19 +273,41 @@ async function scenario(
     }
     lat.sort((a, b) => a - b);
     const seconds = (end - t0) / 1000;
-    const stages =
-      name === 'micro-batch'
-        ? {
-            workflowStartAvgMs: await histogramAvgMs(
-              env.INGEST_HTTP_PORT!,
-              'settlement_workflow_start_seconds',
-            ),
-            settleActivityAvgMs: await histogramAvgMs(
-              env.WORKER_HTTP_PORT!,
-              'settlement_batch_settle_duration_seconds',
-            ),
-          }
-        : {};
+    const cpuSeconds = cpuDelta(cpuBefore, cpuAfter);
+    const ours = Object.values(cpuSeconds).reduce((a, b) => a + b, 0);
+    const busy = machineAfter.busy - machineBefore.busy;
+    const wall = (machineAfter.total - machineBefore.total) / os.cpus().length;
+    const load = {
+      loadAvg1AtStart: loadAvg1,
+      cores: os.cpus().length,
+      machineBusyPct: Math.round((busy / (wall * os.cpus().length)) * 100),
+      // CPU of everything else on the machine (other users of the shared stack, builds...).
+      otherCpuSeconds: Math.round((busy - ours) * 10) / 10,
+    };
+    let extra: Record<string, unknown> = {};
+    if (worker && (name === 'micro-batch' || name === 'paced')) {
+      const ingestMetrics = await metricsText(env.INGEST_HTTP_PORT!);
+      const workerMetrics = await metricsText(env.WORKER_HTTP_PORT!);
+      extra = {
+        workflowStartAvgMs: histogramAvgMs(ingestMetrics, 'settlement_workflow_start_seconds'),
+        settleActivityAvgMs: histogramAvgMs(
+          workerMetrics,
+          'settlement_batch_settle_duration_seconds',
+        ),
+        workerFirstPollMs: coldStartMs(workerMetrics, 'worker_first_poll'),
+        ingestFirstStartMs: coldStartMs(ingestMetrics, 'ingest_first_workflow_start'),
+      };
+    }
+    if (name === 'paced') {
+      const published = await outcomeLatencies(kafka, topics.out, producedAt, rows.length, 120_000);
+      extra = {
+        ...extra,
+        ratePerSecond: opts.rate,
+        p999Ms: percentile(lat, 99.9),
+        publishedP50Ms: percentile(published, 50),
+        publishedP99Ms: percentile(published, 99),
+      };
+    }
     const shape = await handle.db.execute<{ batches: string; avg: string | null }>(
       sql`select count(*)::text as batches, round(avg(message_count))::text as avg from batches`,
     );
@@ -208,45 +318,79 @@ async function scenario(
       p50Ms: percentile(lat, 50),
       p99Ms: percentile(lat, 99),
       ingestPeakRssMb: peakRssMb(ingest.proc.pid),
-      workerPeakRssMb: peakRssMb(worker.proc.pid),
-      publishedPerSecond: Math.round((count / publishMs) * 1000),
+      workerPeakRssMb: worker ? peakRssMb(worker.proc.pid) : null,
+      cpuSeconds,
+      cpuMicrosPerTx: Math.round((ours * 1e6) / rows.length),
+      load,
+      publishedPerSecond: Math.round((count / sent.ms) * 1000),
       partitions: PARTITIONS,
       accounts,
       batches: Number(shape[0].batches),
       avgBatchSize: Number(shape[0].avg ?? 0),
-      ...stages,
+      ...extra,
     };
   } finally {
     await producer.disconnect();
-    await stopAll([ingest, worker], 30_000);
+    await stopAll(children, 30_000);
     await handle.close();
     await db.drop();
   }
 }
 
+const ratio = (a: unknown, b: unknown) => Math.round(((a as number) / (b as number)) * 100) / 100;
+
 async function main(): Promise<void> {
   registerCodecs();
   const kafka = new Kafka({ clientId: 'bench', brokers: BROKERS, logLevel: logLevel.NOTHING });
-  const mbCount = Number(process.env.BENCH_COUNT ?? 200_000);
+  const only = process.env.BENCH_ONLY?.split(',');
+  const runs = (s: Scenario) => !only || only.includes(s);
+  const mbCount = Number(process.env.BENCH_COUNT ?? 1_000_000);
+  const ceilingCount = Number(process.env.BENCH_CEILING_COUNT ?? mbCount);
   const ptCount = Number(process.env.BENCH_PER_TX_COUNT ?? 5_000);
-  const mb = await scenario('micro-batch', mbCount, kafka);
-  console.log(JSON.stringify(mb));
-  if (process.env.BENCH_SKIP_PER_TX === '1') return;
-  const pt = await scenario('workflow-per-transaction', ptCount, kafka);
-  console.log(
-    JSON.stringify({
+  const lines: Partial<Record<Scenario, Record<string, unknown>>> = {};
+  const emit = (s: Scenario, line: Record<string, unknown>) => {
+    lines[s] = line;
+    console.log(JSON.stringify(line));
+  };
+  if (runs('micro-batch'))
+    emit('micro-batch', await scenario('micro-batch', { count: mbCount, rate: 0 }, kafka));
+  if (runs('ledger-ceiling')) {
+    const lc = await scenario('ledger-ceiling', { count: ceilingCount, rate: 0 }, kafka);
+    emit('ledger-ceiling', lc);
+  }
+  if (runs('paced')) {
+    const capacity = (lines['micro-batch']?.settledPerSecond as number | undefined) ?? 10_000;
+    const rate = Number(process.env.BENCH_PACED_RATE ?? Math.round(capacity / 2));
+    const line = await scenario(
+      'paced',
+      { count: Number.MAX_SAFE_INTEGER, rate, durationMs: PACED_SECONDS * 1000 },
+      kafka,
+    );
+    emit('paced', line);
+  }
+  if (runs('workflow-per-transaction') && process.env.BENCH_SKIP_PER_TX !== '1') {
+    const pt = await scenario('workflow-per-transaction', { count: ptCount, rate: 0 }, kafka);
+    emit('workflow-per-transaction', {
       ...pt,
       note:
         ptCount < mbCount
-          ? `smaller count (${ptCount}) than micro-batch (${mbCount}): at its rate 200k would take too long`
+          ? `smaller count (${ptCount}) than micro-batch (${mbCount}): at its rate the same count would take hours`
           : undefined,
-    }),
-  );
+    });
+  }
+  const mb = lines['micro-batch']?.settledPerSecond;
   console.log(
     JSON.stringify({
       scenario: 'comparison',
+      microBatchToCeiling:
+        mb && lines['ledger-ceiling'] ? ratio(mb, lines['ledger-ceiling'].settledPerSecond) : null,
       speedup:
-        Math.round(((mb.settledPerSecond as number) / (pt.settledPerSecond as number)) * 10) / 10,
+        mb && lines['workflow-per-transaction']
+          ? Math.round(
+              ((mb as number) / (lines['workflow-per-transaction'].settledPerSecond as number)) *
+                10,
+            ) / 10
+          : null,
     }),
   );
 }

@@ -7,7 +7,6 @@ import { settleBatch } from '@settlement/activities';
 import { isConsumptionPaused, recordPendingBatch } from '@settlement/db';
 import { createAdminApp } from '../../apps/admin/src/app';
 import { loadAdminConfig } from '../../apps/admin/src/config';
-import { fingerprintOf } from '../../apps/admin/src/auth/tokens';
 import { stackAddresses } from './support/apps';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { batch, count, openAccounts, startPartition } from './support/fixtures';
@@ -48,8 +47,8 @@ describe('admin API on the real stack', () => {
       KAFKA_TOPIC: topic,
       KAFKA_GROUP_ID: group,
       ADMIN_TOKEN: OPERATOR,
-      ADMIN_OPERATOR_TOKENS: OPERATOR2,
-      ADMIN_READONLY_TOKENS: READER,
+      ADMIN_OPERATOR_TOKENS: `ops-two:${OPERATOR2}`,
+      ADMIN_READONLY_TOKENS: `auditor:${READER}`,
       LOG_LEVEL: 'warn',
     });
     app = await createAdminApp(config);
@@ -101,15 +100,14 @@ describe('admin API on the real stack', () => {
       expect(await count(db.db, 'consumer_controls')).toBe(0);
       expect(await count(db.db, 'replays')).toBe(0);
       expect((await http.get('/admin/accounts/ro-acc').set(ro)).status).toBe(200);
-      // The failed attempts are audited under the token's fingerprint, never the token.
+      // The failed attempts are audited under the token holder's name, never the token.
       const audit = await db.db.execute<{ actor: string; outcome: string; status_code: number }>(
         sql`select actor, outcome, status_code from audit_log where role = 'readonly'`,
       );
       expect(audit.length).toBe(5);
       expect(
         audit.every(
-          (a) =>
-            a.actor === fingerprintOf(READER) && a.outcome === 'FAILURE' && a.status_code === 403,
+          (a) => a.actor === 'auditor' && a.outcome === 'FAILURE' && a.status_code === 403,
         ),
       ).toBe(true);
       const all = JSON.stringify(await db.db.execute(sql`select * from audit_log`));
@@ -165,13 +163,13 @@ describe('admin API on the real stack', () => {
       );
       expect(audit).toEqual([
         {
-          actor: fingerprintOf(OPERATOR),
+          actor: 'admin',
           action: 'POST /admin/accounts',
           target: 'acc-1',
           outcome: 'SUCCESS',
         },
         {
-          actor: fingerprintOf(OPERATOR),
+          actor: 'admin',
           action: 'POST /admin/accounts',
           target: 'acc-1',
           outcome: 'SUCCESS',
@@ -260,6 +258,16 @@ describe('admin API on the real stack', () => {
       });
       expect(ok.body.reason).toBeUndefined();
       expect(new Date(ok.body.settledAt).getTime()).toBeGreaterThan(0);
+      // From a transaction to its batch and the batch's workflow in the Temporal Web UI.
+      expect(ok.body).toMatchObject({
+        workflowId: 'wf-a',
+        workflowUrl: 'http://127.0.0.1:8233/namespaces/default/workflows/wf-a',
+        batch: {
+          id: 'transactions-0-0-2',
+          workflowId: 'wf-a',
+          counts: { settled: 1, rejected: 1 },
+        },
+      });
       const no = await http.get('/admin/transactions/tx-no').set(ro);
       expect(no.body).toMatchObject({ status: 'REJECTED', reason: 'INSUFFICIENT_FUNDS' });
       expect((await http.get('/admin/transactions/never').set(ro)).status).toBe(404);
@@ -324,7 +332,13 @@ describe('admin API on the real stack', () => {
       await recordPendingBatch(db.db, pending, 'wf-pending', { messageCount: 2, staged: true });
       const res = await http.get('/admin/transactions/tx-wait').set(ro);
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ id: 'tx-wait', status: 'PENDING', batchId: pending.batchId });
+      expect(res.body).toMatchObject({
+        id: 'tx-wait',
+        status: 'PENDING',
+        batchId: pending.batchId,
+        workflowId: 'wf-pending',
+        batch: { status: 'PENDING' },
+      });
       // A prefix of a staged id is not a match.
       expect((await http.get('/admin/transactions/tx-wai').set(ro)).status).toBe(404);
     });
@@ -365,7 +379,7 @@ describe('admin API on the real stack', () => {
         groupId: group,
         paused: true,
         reason: 'maintenance',
-        updatedBy: fingerprintOf(OPERATOR),
+        updatedBy: 'admin',
       });
       expect(await isConsumptionPaused(db.db, group)).toBe(true);
       const lag = await http.get('/admin/lag').set(ro);

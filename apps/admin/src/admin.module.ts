@@ -12,22 +12,29 @@ import {
   infrastructureChecks,
 } from '@settlement/platform';
 import { AuthGuard, TOKENS } from './auth/auth.guard';
-import { TokenRegistry } from './auth/tokens';
+import type { TokenRegistry } from './auth/tokens';
 import type { AdminAppConfig } from './config';
 import { AccountsController } from './controllers/accounts.controller';
 import { ConsumersController } from './controllers/consumers.controller';
+import { DeadLettersController } from './controllers/dead-letters.controller';
+import { SessionController } from './controllers/session.controller';
+import { CyclesController } from './controllers/cycles.controller';
+import { CycleScheduleService } from './cycle-schedule.service';
 import { LookupsController } from './controllers/lookups.controller';
 import { ReplaysController } from './controllers/replays.controller';
 import { ErrorFilter } from './http/error.filter';
 import { KafkaAdminService } from './kafka-admin.service';
 import { AccountsUseCases } from './usecases/accounts';
 import { ConsumerUseCases } from './usecases/consumers';
+import { DeadLetterUseCases } from './usecases/dead-letters';
+import { ResubmissionPublisher } from './resubmission-publisher.service';
+import { CycleUseCases } from './usecases/cycles';
 import { LookupUseCases } from './usecases/lookups';
 import { ReplayUseCases } from './usecases/replays';
 
 @Module({})
 export class AdminModule {
-  static forRoot(config: AdminAppConfig): DynamicModule {
+  static forRoot(config: AdminAppConfig, tokens: TokenRegistry): DynamicModule {
     return {
       module: AdminModule,
       imports: [
@@ -43,9 +50,12 @@ export class AdminModule {
         LookupsController,
         ConsumersController,
         ReplaysController,
+        DeadLettersController,
+        SessionController,
+        CyclesController,
       ],
       providers: [
-        { provide: TOKENS, useValue: TokenRegistry.fromConfig(config) },
+        { provide: TOKENS, useValue: tokens },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ErrorFilter },
         KafkaAdminService,
@@ -53,6 +63,10 @@ export class AdminModule {
         LookupUseCases,
         ConsumerUseCases,
         ReplayUseCases,
+        ResubmissionPublisher,
+        DeadLetterUseCases,
+        CycleUseCases,
+        CycleScheduleService,
         {
           provide: READINESS_CHECKS,
           inject: [DATABASE, KAFKA, TEMPORAL_CLIENT],

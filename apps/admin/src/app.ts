@@ -1,8 +1,13 @@
 import { NestFactory } from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
+import { ExpressAdapter } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import express from 'express';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { AdminModule } from './admin.module';
+import { authenticate } from './auth/authenticate.middleware';
+import { serveConsole } from './console';
+import { TokenRegistry } from './auth/tokens';
 import type { AdminAppConfig } from './config';
 
 /**
@@ -10,7 +15,10 @@ import type { AdminAppConfig } from './config';
  * guard, the JSON error filter, and OpenAPI docs with Swagger UI at /docs.
  */
 export async function createAdminApp(config: AdminAppConfig): Promise<INestApplication> {
-  const app = await NestFactory.create(AdminModule.forRoot(config), { bufferLogs: true });
+  const tokens = TokenRegistry.fromConfig(config);
+  const app = await NestFactory.create(AdminModule.forRoot(config, tokens), httpServer(tokens), {
+    bufferLogs: true,
+  });
   app.useLogger(app.get(PinoNestLogger));
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(
@@ -28,4 +36,20 @@ export async function createAdminApp(config: AdminAppConfig): Promise<INestAppli
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   return app;
+}
+
+/**
+ * Express with authentication before anything else (body parsing, routing), and
+ * case-sensitive, strict routing: `/ADMIN/lag` and `/admin/lag/` are not
+ * `/admin/lag` and answer 404 (after the token check, which never looks at the path). The
+ * settings must be in place before Nest's adapter creates the router, hence our own instance.
+ */
+function httpServer(tokens: TokenRegistry): ExpressAdapter {
+  const server = express();
+  server.set('case sensitive routing', true);
+  server.set('strict routing', true);
+  server.disable('x-powered-by');
+  server.use(authenticate(tokens));
+  serveConsole(server);
+  return new ExpressAdapter(server);
 }

@@ -14,13 +14,13 @@ export interface AuditEntry {
 }
 
 /**
- * One row per changing request: who (token fingerprint and role), what (action, target,
+ * One row per changing request: who (the principal named in `name:token`, and role), what (action, target,
  * details), when (created_at), outcome. Successful changes write it with `tx`, inside the
  * change's own database transaction, so a change without its audit row cannot exist.
  */
 export async function recordAudit(db: Executor, entry: AuditEntry): Promise<void> {
   await db.insert(auditLog).values({
-    actor: entry.principal.fingerprint,
+    actor: entry.principal.name,
     role: entry.principal.role,
     action: entry.action,
     target: entry.target ?? null,

@@ -1,7 +1,8 @@
 import { ConfigError, loadConfig } from '@settlement/config';
+import { parseNamedToken } from './auth/tokens';
 
 export const loadAdminConfig = (env: NodeJS.ProcessEnv = process.env) => {
-  const config = loadConfig(['admin', 'database', 'kafka', 'temporal'], env);
+  const config = loadConfig(['admin', 'database', 'kafka', 'temporal', 'cycles'], env);
   const tokens = [
     config.ADMIN_TOKEN,
     ...config.ADMIN_OPERATOR_TOKENS,
@@ -13,11 +14,11 @@ export const loadAdminConfig = (env: NodeJS.ProcessEnv = process.env) => {
     ]);
   }
   const short = [...config.ADMIN_OPERATOR_TOKENS, ...config.ADMIN_READONLY_TOKENS].filter(
-    (t) => t.length < 16,
+    (entry) => parseNamedToken(entry).token.length < 16,
   );
   if (short.length > 0) {
     throw new ConfigError([
-      'ADMIN_OPERATOR_TOKENS/ADMIN_READONLY_TOKENS is invalid: every token must be at least 16 characters',
+      'ADMIN_OPERATOR_TOKENS/ADMIN_READONLY_TOKENS is invalid: every entry is `name:token` (or a bare token) with a token of at least 16 characters',
     ]);
   }
   return config;

@@ -12,16 +12,27 @@ import {
   type LogLevel,
 } from '@temporalio/worker';
 import type { Kafka, Producer } from 'kafkajs';
-import type { DatabaseConfig, KafkaConfig, TemporalConfig, WorkerConfig } from '@settlement/config';
+import type {
+  CyclesConfig,
+  DatabaseConfig,
+  KafkaConfig,
+  TemporalConfig,
+  WorkerConfig,
+} from '@settlement/config';
 import type { DatabaseHandle } from '@settlement/db';
 import { createActivities } from '@settlement/activities';
 import { connectionOptions } from '@settlement/temporal';
+import { recordColdStart } from '@settlement/observability';
+import { workflowBundle } from './workflow-bundle';
 import { CONFIG, DATABASE, KAFKA, LOGGER, type Logger } from '@settlement/platform';
 
-type Config = KafkaConfig & TemporalConfig & DatabaseConfig & WorkerConfig & { LOG_LEVEL: string };
+type Config = KafkaConfig &
+  TemporalConfig &
+  DatabaseConfig &
+  WorkerConfig &
+  CyclesConfig & { LOG_LEVEL: string };
 
-/** Where the workflow bundle starts; the same relative path holds in src/ and dist/. */
-export const WORKFLOWS_PATH = require.resolve('../../../libs/workflows/src');
+export { WORKFLOWS_PATH } from './workflow-bundle';
 
 let runtimeInstalled = false;
 
@@ -52,7 +63,7 @@ export class TemporalWorkerService implements OnApplicationBootstrap, BeforeAppl
       connection: this.connection,
       namespace: this.config.TEMPORAL_NAMESPACE,
       taskQueue: this.config.TEMPORAL_TASK_QUEUE,
-      workflowsPath: WORKFLOWS_PATH,
+      workflowBundle: workflowBundle(),
       activities: createActivities({
         db: this.database.db,
         producer: this.producer,
@@ -62,6 +73,10 @@ export class TemporalWorkerService implements OnApplicationBootstrap, BeforeAppl
         },
         logger: this.logger,
         kafka: this.kafka,
+        cycles: {
+          topic: this.config.KAFKA_CYCLE_TOPIC,
+          graceMs: this.config.SETTLEMENT_CYCLE_GRACE_SECONDS * 1000,
+        },
       }),
       maxConcurrentActivityTaskExecutions: this.config.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTaskExecutions: this.config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
@@ -69,6 +84,7 @@ export class TemporalWorkerService implements OnApplicationBootstrap, BeforeAppl
       shutdownGraceTime: '30s',
     });
     this.running = this.worker.run();
+    this.watchFirstPoll(this.worker);
     this.running.catch((err: unknown) => {
       this.logger.fatal({ err }, 'temporal worker stopped unexpectedly');
       process.exit(1);
@@ -81,6 +97,20 @@ export class TemporalWorkerService implements OnApplicationBootstrap, BeforeAppl
     await this.running;
     await this.producer?.disconnect();
     await this.connection?.close();
+  }
+
+  /** Cold-start metric: the first workflow-task poll is in flight a few ms after run(). */
+  private watchFirstPoll(worker: Worker): void {
+    const timer = setInterval(() => {
+      const status = worker.getStatus();
+      if (status.hasOutstandingWorkflowPoll || status.numInFlightWorkflowActivations > 0) {
+        recordColdStart('worker_first_poll');
+        clearInterval(timer);
+      } else if (status.runState !== 'RUNNING' && status.runState !== 'INITIALIZED') {
+        clearInterval(timer);
+      }
+    }, 2);
+    timer.unref();
   }
 
   state(): string {

@@ -5,6 +5,8 @@
 export const WORKFLOW_TYPES = {
   settleBatch: 'settleBatch',
   replayRange: 'replayRange',
+  settlementCycle: 'settlementCycle',
+  redriveDeadLetters: 'redriveDeadLetters',
   smokeWorkflow: 'smokeWorkflow',
 } as const;
 

@@ -1,9 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { lockOrder } from '@settlement/ledger';
-import type { SettleBatchInput } from '@settlement/contracts';
+import { closedAtIso, type SettleBatchInput } from '@settlement/contracts';
 import type { PgTransaction } from 'drizzle-orm/pg-core';
 import type { PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
 import type * as schema from './schema';
+import type { Database } from './client';
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
 
 /**
@@ -172,51 +173,45 @@ export interface TransactionRow {
 }
 
 /**
- * Inserts the batch's transactions; returns how many were new. Fewer than given means a
+ * Inserts the batch's transactions and, for each SETTLED one that was new, its two postings
+ * (debit -amount, credit +amount, in offset order) derived in the same statement from the
+ * inserted rows: postings never travel as a parameter, which halves what a batch sends and
+ * PostgreSQL parses. Returns how many transactions were new; fewer than given means a
  * concurrent batch inserted one of these ids first: the caller must roll back and retry.
  */
-export async function insertTransactions(
+export async function insertTransactionsAndPostings(
   tx: LedgerTx,
   batch: { batchId: string; topic: string; partition: number },
   rows: readonly TransactionRow[],
   settledAt: Date,
 ): Promise<number> {
   if (rows.length === 0) return 0;
-  const inserted = await tx.execute(
-    sql`insert into transactions (id, content_hash, debit_account, credit_account, amount, currency, occurred_at,
-          reference, status, reason, batch_id, topic, partition, "offset", settled_at)
-        select t.id, t."contentHash", t."debitAccount", t."creditAccount", t.amount, t.currency, t."occurredAt",
-          t.reference, t.status, t.reason, ${batch.batchId}, ${batch.topic}, ${batch.partition}, t."offset",
-          ${settledAt.toISOString()}::timestamptz
-        from json_to_recordset(${jsonParam(rows)}::json) as t(id text, "contentHash" text, "debitAccount" text,
-          "creditAccount" text, amount bigint, currency text, "occurredAt" text, reference text, status text,
-          reason text, "offset" bigint)
-        order by t.id
-        on conflict (id) do nothing`,
+  const result = await tx.execute<{ inserted: number }>(
+    sql`with t as (
+          insert into transactions (id, content_hash, debit_account, credit_account, amount, currency, occurred_at,
+            reference, status, reason, batch_id, topic, partition, "offset", settled_at)
+          select t.id, t."contentHash", t."debitAccount", t."creditAccount", t.amount, t.currency, t."occurredAt",
+            t.reference, t.status, t.reason, ${batch.batchId}, ${batch.topic}, ${batch.partition}, t."offset",
+            ${settledAt.toISOString()}::timestamptz
+          from json_to_recordset(${jsonParam(rows)}::json) as t(id text, "contentHash" text, "debitAccount" text,
+            "creditAccount" text, amount bigint, currency text, "occurredAt" text, reference text, status text,
+            reason text, "offset" bigint)
+          order by t.id
+          on conflict (id) do nothing
+          returning id, debit_account, credit_account, amount, currency, status, "offset"
+        ), p as (
+          insert into postings (transaction_id, account_id, side, amount, currency, batch_id)
+          select t.id, s.account_id, s.side, s.amount, t.currency, ${batch.batchId}
+          from t cross join lateral (values
+            (1, t.debit_account, 'DEBIT', -t.amount),
+            (2, t.credit_account, 'CREDIT', t.amount)) as s(n, account_id, side, amount)
+          where t.status = 'SETTLED'
+          order by t."offset", s.n
+          returning 1
+        )
+        select (select count(*) from t)::int as inserted`,
   );
-  return inserted.count;
-}
-
-export interface PostingRow {
-  transactionId: string;
-  accountId: string;
-  side: 'DEBIT' | 'CREDIT';
-  amount: string;
-  currency: string;
-}
-
-export async function insertPostings(
-  tx: LedgerTx,
-  batchId: string,
-  rows: readonly PostingRow[],
-): Promise<void> {
-  if (rows.length === 0) return;
-  await tx.execute(
-    sql`insert into postings (transaction_id, account_id, side, amount, currency, batch_id)
-        select p."transactionId", p."accountId", p.side, p.amount, p.currency, ${batchId}
-        from json_to_recordset(${jsonParam(rows)}::json)
-          as p("transactionId" text, "accountId" text, side text, amount bigint, currency text)`,
-  );
+  return result[0].inserted;
 }
 
 export interface DeadLetterRow {
@@ -224,9 +219,10 @@ export interface DeadLetterRow {
   partition: number;
   offset: string;
   key: string | null;
-  /** Original bytes, base64. */
+  /** Original bytes, base64, whole whatever their size. */
   value: string;
-  headers: Record<string, string> | null;
+  /** Readable view: key to UTF-8 text, a repeated key to its values (libs/records). */
+  headers: Record<string, string | string[]> | null;
   reason: string;
   field: string | null;
   message: string;
@@ -234,46 +230,60 @@ export interface DeadLetterRow {
   batchId: string | null;
 }
 
-/** Idempotent by (topic, partition, offset): a redelivered or replayed message is recorded once. */
+/**
+ * Idempotent by (topic, partition, offset): a redelivered or replayed message is recorded
+ * once. Returns the source offsets that were new.
+ */
 export async function insertDeadLetters(
   db: { execute: LedgerTx['execute'] },
   rows: readonly DeadLetterRow[],
-): Promise<number> {
-  if (rows.length === 0) return 0;
-  const inserted = await db.execute(
+): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const inserted = await db.execute<{ offset: string; topic: string; partition: number }>(
     sql`insert into dead_letters (topic, partition, "offset", key, value, headers, reason, field, message, transaction_id, batch_id)
         select d.topic, d.partition, d."offset", d.key, d.value, d.headers::jsonb, d.reason, d.field, d.message,
           d."transactionId", d."batchId"
         from json_to_recordset(${jsonParam(rows)}::json) as d(topic text, partition int, "offset" bigint, key text,
           value text, headers json, reason text, field text, message text, "transactionId" text, "batchId" text)
-        on conflict (topic, partition, "offset") do nothing`,
+        on conflict (topic, partition, "offset") do nothing
+        returning topic, partition, "offset"::text`,
   );
-  return inserted.count;
+  return new Set(inserted.map((r) => `${r.topic}/${r.partition}/${r.offset}`));
+}
+
+/**
+ * One Kafka record waiting in the outbox. Outcomes are UTF-8 JSON (`key`, `value` as text);
+ * dead letters keep arbitrary bytes (`encoding: 'base64'` for key and value, headers as
+ * [key, base64] pairs). Rows written before the list form hold headers as an object.
+ */
+export interface OutboxMessage {
+  key: string | null;
+  value: string;
+  encoding?: 'base64';
+  headers?: [string, string][] | Record<string, string> | null;
+  /** The record's stable dedupe key when it is not its key (dead letters). */
+  dedupeKey?: string;
 }
 
 export interface OutboxRow {
   topic: string;
-  key: string | null;
-  payload: string;
-  headers: Record<string, string> | null;
+  message: OutboxMessage;
 }
 
 /**
  * Writes a batch's outbox: one row per topic, the messages as a JSON array in order; a
- * second write for the same batch and topic (replay: dead letters, then conflicts) appends.
+ * second write for the same batch and topic (dead letters from ingest, then conflicts from
+ * settlement) appends.
  */
 export async function insertOutbox(
-  tx: LedgerTx,
+  tx: { execute: LedgerTx['execute'] },
   batchId: string,
   rows: readonly OutboxRow[],
 ): Promise<void> {
-  const byTopic = new Map<
-    string,
-    { key: string | null; value: string; headers: Record<string, string> | null }[]
-  >();
+  const byTopic = new Map<string, OutboxMessage[]>();
   for (const r of rows) {
     const messages = byTopic.get(r.topic) ?? [];
-    messages.push({ key: r.key, value: r.payload, headers: r.headers });
+    messages.push(r.message);
     byTopic.set(r.topic, messages);
   }
   for (const [topic, messages] of byTopic) {
@@ -287,25 +297,70 @@ export async function insertOutbox(
   }
 }
 
+/** A dead letter as built by libs/records: the database row and the DLQ record. */
+export interface DeadLetterWrite {
+  row: DeadLetterRow;
+  record: OutboxMessage;
+}
+
+/**
+ * Records dead letters and queues the DLQ records of those that were new in the same
+ * transaction: a message already dead-lettered (a redelivery, a re-formed batch, a replay)
+ * is neither recorded nor published again. Returns the new ones.
+ */
+export async function recordDeadLetters(
+  tx: { execute: LedgerTx['execute'] },
+  batchId: string,
+  topic: string,
+  deadLetters: readonly DeadLetterWrite[],
+): Promise<DeadLetterWrite[]> {
+  if (deadLetters.length === 0) return [];
+  const fresh = await insertDeadLetters(
+    tx,
+    deadLetters.map((d) => d.row),
+  );
+  const recorded = deadLetters.filter((d) =>
+    fresh.has(`${d.row.topic}/${d.row.partition}/${d.row.offset}`),
+  );
+  await insertOutbox(
+    tx,
+    batchId,
+    recorded.map((d) => ({ topic, message: d.record })),
+  );
+  return recorded;
+}
+
 /**
  * Records a batch as PENDING before its workflow starts (admin lists it; a redelivery finds
- * it). With `staged`, the batch's valid messages wait here for the settle activity and the
- * workflow input carries only the reference.
+ * it), in one transaction with the range's dead letters and their outbox entry (published by
+ * the batch's workflow). With `staged`, the batch's valid messages wait here for the settle
+ * activity and the workflow input carries only the reference.
  */
 export async function recordPendingBatch(
-  db: { execute: LedgerTx['execute'] },
+  db: Pick<Database, 'transaction'>,
   input: SettleBatchInput,
   workflowId: string,
-  options: { messageCount: number; staged: boolean },
+  options: {
+    messageCount: number;
+    staged: boolean;
+    /** The range's dead letters and the DLQ topic their records go to. */
+    deadLetters?: { topic: string; items: readonly DeadLetterWrite[] };
+  },
 ): Promise<void> {
-  await db.execute(sql`
-    insert into batches (id, topic, partition, from_offset, next_offset, workflow_id, status, message_count,
-      dead_lettered, closed_at, staged_messages)
-    values (${input.batchId}, ${input.topic}, ${input.partition}, ${input.fromOffset}::bigint,
-      ${input.nextOffset}::bigint, ${workflowId}, 'PENDING', ${options.messageCount}, ${input.deadLettered},
-      to_timestamp(${input.closedAt}::double precision / 1000),
-      ${options.staged ? JSON.stringify(input.messages ?? []) : null})
-    on conflict (id) do nothing`);
+  await db.transaction(async (tx) => {
+    if (options.deadLetters) {
+      const { topic, items } = options.deadLetters;
+      await recordDeadLetters(tx, input.batchId, topic, items);
+    }
+    await tx.execute(sql`
+      insert into batches (id, topic, partition, from_offset, next_offset, workflow_id, status, message_count,
+        dead_lettered, closed_at, staged_messages)
+      values (${input.batchId}, ${input.topic}, ${input.partition}, ${input.fromOffset}::bigint,
+        ${input.nextOffset}::bigint, ${workflowId}, 'PENDING', ${options.messageCount}, ${input.deadLettered},
+        ${closedAtIso(input)}::timestamptz,
+        ${options.staged ? JSON.stringify(input.messages ?? []) : null})
+      on conflict (id) do nothing`);
+  });
 }
 
 /** The PENDING batch whose staged messages hold transaction `id`, if any. */

@@ -10,3 +10,4 @@ export * from './validation';
 export * from './canonical';
 export * from './outcomes';
 export * from './posting';
+export * from './netting';

@@ -1,5 +1,6 @@
 import { Controller, Get, Header, HttpException, HttpStatus, Inject } from '@nestjs/common';
 import { registry } from './metrics';
+import { Public } from './public-route';
 
 /** A dependency the service needs to do its work; readiness fails while any check throws. */
 export interface ReadinessCheck {
@@ -10,6 +11,11 @@ export interface ReadinessCheck {
 /** Each app provides its list of checks under this token and declares HealthController. */
 export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
 
+/** The routes of HealthController, public in every app (the admin's first middleware lets them through). */
+export const HEALTH_PATHS = ['/health/live', '/health/ready', '/metrics'] as const;
+
+/** Health and metrics are public: probes and scrapers carry no token. */
+@Public()
 @Controller()
 export class HealthController {
   constructor(@Inject(READINESS_CHECKS) private readonly checks: ReadinessCheck[]) {}

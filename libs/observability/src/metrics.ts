@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
@@ -63,8 +64,31 @@ export const metrics = {
   }),
   outcomes: new Counter({
     name: 'settlement_outcomes_total',
-    help: 'Transaction outcomes by status and reason',
+    help: 'Transaction outcomes by status (SETTLED, REJECTED) and rejection reason',
     labelNames: ['status', 'reason'],
     registers: [registry],
   }),
+  duplicates: new Counter({
+    name: 'settlement_duplicates_total',
+    help: 'Messages whose id was seen before with identical content (no effect)',
+    registers: [registry],
+  }),
 };
+
+/** Readiness for scale-from-zero: the first unit of work after the process started. */
+export type ColdStartStep = 'worker_first_poll' | 'ingest_first_workflow_start';
+
+const coldStart = new Gauge({
+  name: 'settlement_cold_start_seconds',
+  help: 'Process start to its first unit of work (worker: first workflow task poll; ingest: first workflow started)',
+  labelNames: ['step'],
+  registers: [registry],
+});
+const coldStartSeen = new Set<ColdStartStep>();
+
+/** Records `step` once per process, as seconds since the process started. */
+export function recordColdStart(step: ColdStartStep): void {
+  if (coldStartSeen.has(step)) return;
+  coldStartSeen.add(step);
+  coldStart.set({ step }, performance.now() / 1000);
+}

@@ -3,15 +3,36 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 export type Role = 'operator' | 'readonly';
 
 export interface Principal {
+  /** Who holds the token (`name:token` in the configuration): the audit log names people. */
+  name: string;
   role: Role;
-  /** First 8 hex of sha256(token): names the token in audit rows and logs, never the token. */
+  /** First 8 hex of sha256(token): tells two tokens of one person apart, never the token. */
   fingerprint: string;
+}
+
+/** A configured token with the name of the person or system holding it. */
+export interface NamedToken {
+  name: string;
+  token: string;
 }
 
 const digest = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest();
 
 export function fingerprintOf(token: string): string {
   return digest(token).toString('hex').slice(0, 8);
+}
+
+const PRINCIPAL_NAME = /^[A-Za-z][A-Za-z0-9._@-]{0,63}$/;
+
+/**
+ * One entry of ADMIN_OPERATOR_TOKENS / ADMIN_READONLY_TOKENS: `name:token`. A bare token (the
+ * older form) still works and is named after its fingerprint, `token-<fingerprint>`.
+ */
+export function parseNamedToken(entry: string): NamedToken {
+  const colon = entry.indexOf(':');
+  const name = colon > 0 ? entry.slice(0, colon) : '';
+  if (colon > 0 && PRINCIPAL_NAME.test(name)) return { name, token: entry.slice(colon + 1) };
+  return { name: `token-${fingerprintOf(entry)}`, token: entry };
 }
 
 /**
@@ -22,12 +43,12 @@ export function fingerprintOf(token: string): string {
 export class TokenRegistry {
   private readonly entries: { digest: Buffer; principal: Principal }[] = [];
 
-  constructor(tokens: { operator: readonly string[]; readonly: readonly string[] }) {
-    const add = (token: string, role: Role) => {
+  constructor(tokens: { operator: readonly NamedToken[]; readonly: readonly NamedToken[] }) {
+    const add = ({ name, token }: NamedToken, role: Role) => {
       if (token.length === 0) return;
       this.entries.push({
         digest: digest(token),
-        principal: { role, fingerprint: fingerprintOf(token) },
+        principal: { name, role, fingerprint: fingerprintOf(token) },
       });
     };
     // Operator wins when the same token is listed twice.
@@ -42,10 +63,11 @@ export class TokenRegistry {
   }): TokenRegistry {
     return new TokenRegistry({
       operator: [
-        ...(config.ADMIN_TOKEN ? [config.ADMIN_TOKEN] : []),
-        ...config.ADMIN_OPERATOR_TOKENS,
+        // CONTRACT.md: ADMIN_TOKEN is the operator named `admin`.
+        ...(config.ADMIN_TOKEN ? [{ name: 'admin', token: config.ADMIN_TOKEN }] : []),
+        ...config.ADMIN_OPERATOR_TOKENS.map(parseNamedToken),
       ],
-      readonly: config.ADMIN_READONLY_TOKENS,
+      readonly: config.ADMIN_READONLY_TOKENS.map(parseNamedToken),
     });
   }
 

@@ -53,7 +53,7 @@ export class ConsumerUseCases {
     const state = await this.database.db.transaction(async (tx) => {
       const row = await setConsumptionPaused(tx, groupId, paused, {
         reason: cmd.reason ?? null,
-        updatedBy: caller.principal.fingerprint,
+        updatedBy: caller.principal.name,
       });
       await recordAudit(tx, {
         principal: caller.principal,

@@ -1,0 +1,21 @@
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+
+/** Where the workflow code starts; the same relative path holds in src/ and dist/. */
+export const WORKFLOWS_PATH = require.resolve('../../../libs/workflows/src');
+
+/**
+ * The workflow bundle `npm run build` writes (bundle-workflows.ts): loading it instead of
+ * bundling with webpack at start-up is what makes a cold start (scale from zero) fast.
+ */
+export const WORKFLOW_BUNDLE_PATH = path.resolve(__dirname, '../../../workflow-bundle.js');
+
+/** The prebuilt bundle for `Worker.create`, or a clear error naming the file and the fix. */
+export function workflowBundle(codePath = WORKFLOW_BUNDLE_PATH): { codePath: string } {
+  if (!existsSync(codePath)) {
+    throw new Error(
+      `the prebuilt workflow bundle ${codePath} is missing: build it with \`npm run build\``,
+    );
+  }
+  return { codePath };
+}
