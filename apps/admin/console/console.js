@@ -124,6 +124,7 @@ const VIEWS = {
 function show(view) {
   if (!VIEWS[view]) view = 'lag';
   state.view = view;
+  notice('');
   history.replaceState(null, '', `#${view}`);
   for (const section of document.querySelectorAll('.view'))
     section.hidden = section.id !== `view-${view}`;
@@ -315,7 +316,15 @@ function renderDeadLetter(d) {
       ),
     );
   }
-  $('dl-history').replaceChildren(...(items.length ? [el('ul', {}, ...items)] : []));
+  const shown = [];
+  if (d.proposal && d.status !== 'PROPOSED') {
+    shown.push(
+      el('h4', {}, 'Correction'),
+      el('pre', { class: 'correction' }, d.proposal.correctedMessage ?? ''),
+    );
+  }
+  if (items.length) shown.push(el('ul', {}, ...items));
+  $('dl-history').replaceChildren(...shown);
 
   const me = state.session.principal.name;
   const open = d.status === 'OPEN';
