@@ -16,6 +16,8 @@ import type { TokenRegistry } from './auth/tokens';
 import type { AdminAppConfig } from './config';
 import { AccountsController } from './controllers/accounts.controller';
 import { ConsumersController } from './controllers/consumers.controller';
+import { DeadLettersController } from './controllers/dead-letters.controller';
+import { SessionController } from './controllers/session.controller';
 import { CyclesController } from './controllers/cycles.controller';
 import { CycleScheduleService } from './cycle-schedule.service';
 import { LookupsController } from './controllers/lookups.controller';
@@ -24,6 +26,8 @@ import { ErrorFilter } from './http/error.filter';
 import { KafkaAdminService } from './kafka-admin.service';
 import { AccountsUseCases } from './usecases/accounts';
 import { ConsumerUseCases } from './usecases/consumers';
+import { DeadLetterUseCases } from './usecases/dead-letters';
+import { ResubmissionPublisher } from './resubmission-publisher.service';
 import { CycleUseCases } from './usecases/cycles';
 import { LookupUseCases } from './usecases/lookups';
 import { ReplayUseCases } from './usecases/replays';
@@ -46,6 +50,8 @@ export class AdminModule {
         LookupsController,
         ConsumersController,
         ReplaysController,
+        DeadLettersController,
+        SessionController,
         CyclesController,
       ],
       providers: [
@@ -57,6 +63,8 @@ export class AdminModule {
         LookupUseCases,
         ConsumerUseCases,
         ReplayUseCases,
+        ResubmissionPublisher,
+        DeadLetterUseCases,
         CycleUseCases,
         CycleScheduleService,
         {

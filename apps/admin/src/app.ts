@@ -6,6 +6,7 @@ import express from 'express';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { AdminModule } from './admin.module';
 import { authenticate } from './auth/authenticate.middleware';
+import { serveConsole } from './console';
 import { TokenRegistry } from './auth/tokens';
 import type { AdminAppConfig } from './config';
 
@@ -49,5 +50,6 @@ function httpServer(tokens: TokenRegistry): ExpressAdapter {
   server.set('strict routing', true);
   server.disable('x-powered-by');
   server.use(authenticate(tokens));
+  serveConsole(server);
   return new ExpressAdapter(server);
 }

@@ -11,9 +11,10 @@ type Config = Pick<
 >;
 
 /**
- * Flow control: backpressure (a partition pauses while its started-and-unsettled plus
- * closed-and-unstarted batches reach the per-partition cap, every partition at the total
- * cap), the operator pause (consumer_controls, polled) and the lag gauge.
+ * Flow control: backpressure (a partition pauses while a closed batch waits and its
+ * started-and-unsettled plus closed-and-unstarted batches reach the per-partition cap, every
+ * partition at the total cap; at the cap with nothing closed waiting, it keeps filling its
+ * open batch), the operator pause (consumer_controls, polled) and the lag gauge.
  */
 export class FlowControl {
   private totalInFlight = 0;
@@ -81,13 +82,18 @@ export class FlowControl {
     if (!consumer || this.stopped) return;
     const pause: number[] = [];
     const resume: number[] = [];
+    // A batch held open for capacity closes now if the partition can take it.
+    for (const s of this.partitions.values()) if (s.assigned) s.batcher.poke();
     const all = [...this.partitions.values()];
     const backlog = this.totalInFlight + all.reduce((n, s) => n + s.queue.length, 0);
     for (const s of all) {
       if (!s.assigned) continue;
+      // At the in-flight cap the partition keeps reading into its open batch (which grows
+      // up to the batch caps); it pauses once a closed batch has to wait as well.
       const want =
         this.operatorPaused ||
-        s.inFlight + s.queue.length >= this.config.MAX_IN_FLIGHT_BATCHES_PER_PARTITION ||
+        (s.queue.length > 0 &&
+          s.inFlight + s.queue.length >= this.config.MAX_IN_FLIGHT_BATCHES_PER_PARTITION) ||
         backlog >= this.config.MAX_IN_FLIGHT_BATCHES;
       if (want && !this.pausedNow.has(s.partition)) pause.push(s.partition);
       if (!want && this.pausedNow.has(s.partition)) resume.push(s.partition);

@@ -82,6 +82,8 @@ export class IngestConsumerService implements OnApplicationBootstrap, BeforeAppl
       },
       messageCost,
       (s, closed) => this.dispatcher?.enqueue(s, closed),
+      // Nothing queued and room in flight: a batch due by time can start at once.
+      (s) => s.queue.length === 0 && this.flow.hasCapacity(s),
     );
     this.flow = new FlowControl(config, this.topic, this.partitions, database.db, logger);
   }

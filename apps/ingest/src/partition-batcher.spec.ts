@@ -29,13 +29,15 @@ class FakeClock implements BatcherClock {
 function setup(limits = { maxMessages: 3, maxBytes: 100, maxWaitMs: 200 }) {
   const clock = new FakeClock();
   const closed: ClosedBatch<number>[] = [];
+  const capacity = { ready: true };
   const batcher = new PartitionBatcher<number>(
     limits,
     (m) => m,
     (b) => closed.push(b),
     clock,
+    () => capacity.ready,
   );
-  return { clock, closed, batcher };
+  return { clock, closed, batcher, capacity };
 }
 
 describe('PartitionBatcher', () => {
@@ -84,5 +86,53 @@ describe('PartitionBatcher', () => {
     expect(clock.pending).toBe(0);
     clock.advance(500);
     expect(closed).toHaveLength(1);
+  });
+
+  it('holds a batch due by time while the partition cannot start it, closes it on poke', () => {
+    const { closed, batcher, clock, capacity } = setup({
+      maxMessages: 10,
+      maxBytes: 100,
+      maxWaitMs: 200,
+    });
+    capacity.ready = false;
+    batcher.add([1]);
+    clock.advance(200);
+    batcher.poke();
+    expect(closed).toHaveLength(0);
+    batcher.add([1, 1]);
+    expect(batcher.size).toBe(3);
+    clock.advance(300);
+    capacity.ready = true;
+    batcher.poke();
+    expect(closed).toEqual([{ messages: [1, 1, 1], firstAt: 1_000, closedAt: 1_500 }]);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('a held batch still closes at its cap, and the next one waits for time again', () => {
+    const { closed, batcher, clock, capacity } = setup();
+    capacity.ready = false;
+    batcher.add([1]);
+    clock.advance(200);
+    batcher.add([1, 1, 1]);
+    expect(closed.map((b) => b.messages)).toEqual([[1, 1, 1]]);
+    capacity.ready = true;
+    batcher.poke();
+    expect(closed).toHaveLength(1);
+    clock.advance(200);
+    expect(closed.map((b) => b.messages)).toEqual([[1, 1, 1], [1]]);
+  });
+
+  it('a due batch closes with the next message once the partition can start it', () => {
+    const { closed, batcher, clock, capacity } = setup({
+      maxMessages: 10,
+      maxBytes: 100,
+      maxWaitMs: 200,
+    });
+    capacity.ready = false;
+    batcher.add([1]);
+    clock.advance(250);
+    capacity.ready = true;
+    batcher.add([2]);
+    expect(closed.map((b) => b.messages)).toEqual([[1, 2]]);
   });
 });

@@ -1,8 +1,12 @@
 /**
  * The micro-batch close rules of one partition, pure: messages accumulate until
  * `maxMessages`, `maxBytes` (by the caller's cost function) or `maxWaitMs` after the first
- * one, whichever comes first. Time comes from an injected clock, so the rules are tested
- * with a fake one.
+ * one, whichever comes first - except that a batch due by time stays open while `ready`
+ * says the partition cannot start it anyway (its in-flight batches are at the cap): it keeps
+ * growing and closes as soon as the partition can take it (`poke`) or at a cap. Under load
+ * batches grow to the caps (fewer per-batch costs), at low load they close after
+ * `maxWaitMs` (latency). Time comes from an injected clock, so the rules are tested with a
+ * fake one.
  */
 export interface BatcherClock {
   now(): number;
@@ -34,12 +38,15 @@ export class PartitionBatcher<M> {
   private bytes = 0;
   private firstAt = 0;
   private timer: unknown;
+  /** The wait elapsed while the partition could not take the batch. */
+  private due = false;
 
   constructor(
     private readonly limits: BatchLimits,
     private readonly cost: (m: M) => number,
     private readonly onClose: (batch: ClosedBatch<M>) => void,
     private readonly clock: BatcherClock = systemClock,
+    private readonly ready: () => boolean = () => true,
   ) {}
 
   get size(): number {
@@ -56,10 +63,23 @@ export class PartitionBatcher<M> {
         this.close();
       }
     }
-    if (this.buffer.length > 0 && this.timer === undefined) {
+    if (this.due) {
+      this.poke();
+    } else if (this.buffer.length > 0 && this.timer === undefined) {
       const wait = Math.max(0, this.firstAt + this.limits.maxWaitMs - this.clock.now());
-      this.timer = this.clock.setTimer(() => this.close(), wait);
+      this.timer = this.clock.setTimer(() => this.waitElapsed(), wait);
     }
+  }
+
+  /** Closes a batch that is due by time once the partition can take it. */
+  poke(): void {
+    if (this.due && this.ready()) this.close();
+  }
+
+  private waitElapsed(): void {
+    this.timer = undefined;
+    this.due = true;
+    this.poke();
   }
 
   /** Closes the open batch, if any, and hands it on. */
@@ -81,6 +101,7 @@ export class PartitionBatcher<M> {
   clear(): void {
     if (this.timer !== undefined) this.clock.clearTimer(this.timer);
     this.timer = undefined;
+    this.due = false;
     this.buffer = [];
     this.bytes = 0;
   }

@@ -1,5 +1,10 @@
 import type { KafkaMessage } from 'kafkajs';
-import { PartitionBatcher, type BatchLimits, type ClosedBatch } from './partition-batcher';
+import {
+  PartitionBatcher,
+  systemClock,
+  type BatchLimits,
+  type ClosedBatch,
+} from './partition-batcher';
 
 /** A closed batch with the assignment epoch it was read in. */
 export interface EpochBatch extends ClosedBatch<KafkaMessage> {
@@ -33,6 +38,8 @@ export class Partitions extends Map<number, PartitionState> {
     private readonly limits: BatchLimits,
     private readonly cost: (m: KafkaMessage) => number,
     private readonly onClose: (s: PartitionState, closed: EpochBatch) => void,
+    /** Whether the partition could start a batch now (see PartitionBatcher's `ready`). */
+    private readonly canStart: (s: PartitionState) => boolean = () => true,
   ) {
     super();
   }
@@ -47,8 +54,12 @@ export class Partitions extends Map<number, PartitionState> {
       queue: [],
       chain: Promise.resolve(),
       inFlight: 0,
-      batcher: new PartitionBatcher<KafkaMessage>(this.limits, this.cost, (closed) =>
-        this.onClose(s, { ...closed, epoch: s.epoch }),
+      batcher: new PartitionBatcher<KafkaMessage>(
+        this.limits,
+        this.cost,
+        (closed) => this.onClose(s, { ...closed, epoch: s.epoch }),
+        systemClock,
+        () => this.canStart(s),
       ),
     };
     this.set(partition, s);

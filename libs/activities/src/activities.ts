@@ -1,18 +1,23 @@
 import { Context } from '@temporalio/activity';
 import type { Kafka, Producer } from 'kafkajs';
-import type {
-  CycleSummary,
-  CycleWindow,
-  SettleBatchInput,
-  SettleBatchResult,
+import {
+  describeRange,
+  type CycleSummary,
+  type CycleWindow,
+  type SettleBatchInput,
+  type SettleBatchResult,
 } from '@settlement/contracts';
 import type { Database } from '@settlement/db';
 import { metrics, type Logger } from '@settlement/observability';
+import { countSettlement } from './outcome-metrics';
 import { settleBatch } from './settle-batch.activity';
 import { publishOutcomes, type PublishProgress } from './publish-outcomes.activity';
 import { recordReplayStatus, replayChunk } from './replay.activity';
 import * as cycles from './cycle.activity';
 import type { ReplayChunkInput, ReplayChunkResult, ReplayStatus } from './replay.types';
+import { recordRedriveStatus, redriveChunk } from './redrive';
+import type { RedriveChunkResult, RedriveStatus } from './redrive.types';
+import { publishPendingResubmissions } from './resubmission';
 
 export interface ActivityDeps {
   db: Database;
@@ -58,12 +63,24 @@ export function createActivities(deps: ActivityDeps) {
       const result = await heartbeating(() =>
         settleBatch(deps, input, workflowExecution?.workflowId ?? input.batchId),
       );
-      stop();
-      if (!result.alreadyApplied) {
-        metrics.outcomes.inc({ status: 'SETTLED', reason: '' }, result.settled);
-        metrics.outcomes.inc({ status: 'REJECTED', reason: '' }, result.rejected);
-      }
-      deps.logger.debug({ ...result, attempt }, 'batch settled');
+      const seconds = stop();
+      // Counted once, where decided: a retry finds the batch applied and counts nothing.
+      if (!result.alreadyApplied) countSettlement(result);
+      deps.logger.info(
+        {
+          batchId: input.batchId,
+          workflowId: workflowExecution?.workflowId,
+          range: describeRange(input),
+          settled: result.settled,
+          rejected: result.rejected,
+          duplicates: result.duplicates,
+          deadLettered: result.deadLettered,
+          alreadyApplied: result.alreadyApplied,
+          attempt,
+          durationMs: Math.round(seconds * 1000),
+        },
+        'batch settled',
+      );
       return result;
     },
 
@@ -95,6 +112,39 @@ export function createActivities(deps: ActivityDeps) {
     }): Promise<void> {
       await recordReplayStatus(deps, input);
       deps.logger.info(input, 'replay finished');
+    },
+
+    async redriveChunk(input: {
+      redriveId: string;
+      cursor: string;
+      chunkSize: number;
+    }): Promise<RedriveChunkResult> {
+      return redriveChunk(deps, input);
+    },
+
+    /** Publishes the re-drive's resubmissions not published yet; safe to retry (see publishResubmission). */
+    async publishRedriven({ redriveId }: { redriveId: string }): Promise<{ published: number }> {
+      if (!deps.kafka) throw new Error('the worker has no Kafka client for re-drives');
+      const ctx = Context.current();
+      const beat = setInterval(() => ctx.heartbeat(), 1000);
+      try {
+        const published = await publishPendingResubmissions(
+          { db: deps.db, kafka: deps.kafka, producer: deps.producer },
+          { redriveId, limit: 100_000 },
+        );
+        return { published };
+      } finally {
+        clearInterval(beat);
+      }
+    },
+
+    async recordRedriveStatus(input: {
+      redriveId: string;
+      status: RedriveStatus;
+      error?: string;
+    }): Promise<void> {
+      await recordRedriveStatus(deps, input);
+      deps.logger.info(input, 're-drive finished');
     },
 
     async closeCycleWindow(input: {

@@ -93,6 +93,12 @@ const adminSchema = z.object({
   ADMIN_OPERATOR_TOKENS: csv.default([]),
   ADMIN_READONLY_TOKENS: csv.default([]),
   REPLAY_MAX_MESSAGES_PER_SECOND: positiveInt.default(5000),
+  /** Bulk dead-letter re-drives publish at most this many messages per second. */
+  REDRIVE_MAX_PER_SECOND: positiveInt.default(200),
+  /** How often the admin app publishes resubmissions a crash left unpublished (ms). */
+  RESUBMIT_RELAY_INTERVAL_MS: positiveInt.default(5000),
+  /** The console's links into the Temporal Web UI. */
+  TEMPORAL_WEB_URL: z.string().url('must be a URL').default('http://127.0.0.1:8233'),
 });
 
 const CRON_FIELD = /^[0-9A-Za-z*,/?#LW-]+$/;

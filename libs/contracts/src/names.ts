@@ -6,6 +6,7 @@ export const WORKFLOW_TYPES = {
   settleBatch: 'settleBatch',
   replayRange: 'replayRange',
   settlementCycle: 'settlementCycle',
+  redriveDeadLetters: 'redriveDeadLetters',
 } as const;
 
 /** Default task queue; the deployed value comes from TEMPORAL_TASK_QUEUE. */

@@ -1,5 +1,9 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import {
+  batchStartAttributes,
+  batchSummary,
+  closedAtIso,
+  describeRange,
   settleBatchWorkflowId,
   WORKFLOW_TYPES,
   type SettleBatchInput,
@@ -16,6 +20,8 @@ export async function startSettleBatch(
   client: Client,
   taskQueue: string,
   input: SettleBatchInput,
+  /** Valid messages of the batch (for the Web UI summary; staged inputs carry none). */
+  messageCount = input.messages?.length ?? 0,
 ): Promise<{
   workflowId: string;
   alreadyStarted: boolean;
@@ -32,6 +38,16 @@ export async function startSettleBatch(
       // A workflow task held by a killed worker is handed out again after this, not after
       // the default 10 s: the batch's partition waits on it (ingest's in-flight slots).
       workflowTaskTimeout: '4s',
+      typedSearchAttributes: batchStartAttributes(input),
+      // What the Web UI lists and shows first: one sentence, then the batch's identity.
+      staticSummary: batchSummary(input, messageCount + input.deadLettered, input.deadLettered),
+      staticDetails: [
+        `batch ${input.batchId} (${describeRange(input)})`,
+        `closed by ingest at ${closedAtIso(input)}`,
+        input.replayId ? `replay ${input.replayId}` : undefined,
+      ]
+        .filter(Boolean)
+        .join('\n'),
     });
     return { workflowId, alreadyStarted: false, result };
   } catch (err) {

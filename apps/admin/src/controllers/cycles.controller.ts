@@ -19,6 +19,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { AuthedRequest } from '../auth/auth.guard';
+import { prefersCsv } from '../http/accept';
 import { parseOrBadRequest } from '../http/zod';
 import {
   CycleUseCases,
@@ -101,21 +102,9 @@ export class CyclesController {
       id,
       parseOrBadRequest(listPositionsSchema, query, 'query'),
     );
-    if (!wantsCsv(accept)) return page;
+    if (!prefersCsv(accept)) return page;
     res.type('text/csv; charset=utf-8');
     if (page.nextCursor) res.setHeader('X-Next-Cursor', page.nextCursor);
     return positionsCsv(page.items);
   }
-}
-
-/** CSV when the client prefers it to JSON (a plain `text/csv`, or ranked above JSON). */
-function wantsCsv(accept: string | undefined): boolean {
-  if (!accept) return false;
-  const ranked = accept.split(',').map((part) => {
-    const [type, ...params] = part.trim().toLowerCase().split(';');
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    return { type: type.trim(), q: q ? Number(q.slice(2)) : 1 };
-  });
-  const q = (t: string) => Math.max(0, ...ranked.filter((r) => r.type === t).map((r) => r.q));
-  return q('text/csv') > 0 && q('text/csv') >= q('application/json');
 }

@@ -1,13 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
-import {
-  BATCH_STATUSES,
-  DEAD_LETTER_REASONS,
-  findPendingBatchOf,
-  type DatabaseHandle,
-} from '@settlement/db';
-import { DATABASE } from '@settlement/platform';
+import { BATCH_STATUSES, findPendingBatchOf, type DatabaseHandle } from '@settlement/db';
+import type { AdminConfig, TemporalConfig } from '@settlement/config';
+import { CONFIG, DATABASE } from '@settlement/platform';
 import { notFound } from '../http/errors';
 import { decodeCursor, encodeCursor, limitSchema, type Page } from '../http/pagination';
 
@@ -17,6 +13,11 @@ export interface TransactionView {
   reason?: string;
   batchId?: string;
   settledAt?: string;
+  /** The batch that settled (or will settle) the transaction, with its workflow. */
+  batch?: BatchView;
+  workflowId?: string;
+  /** The workflow's page in the Temporal Web UI. */
+  workflowUrl?: string;
   debitAccount?: string;
   creditAccount?: string;
   amount?: string;
@@ -35,19 +36,7 @@ export const listBatchesSchema = z.object({
 });
 export type ListBatchesQuery = z.infer<typeof listBatchesSchema>;
 
-export const listDeadLettersSchema = z.object({
-  reason: z
-    .enum(DEAD_LETTER_REASONS, {
-      message: `reason must be one of ${DEAD_LETTER_REASONS.join(', ')}`,
-    })
-    .optional(),
-  limit: limitSchema,
-  cursor: z.string().optional(),
-});
-export type ListDeadLettersQuery = z.infer<typeof listDeadLettersSchema>;
-
 const batchCursor = z.tuple([z.string().min(1), z.string()]);
-const deadLetterCursor = z.string().regex(/^[0-9]{1,19}$/);
 
 type BatchRow = {
   id: string;
@@ -77,7 +66,15 @@ const batchColumns = sql`id, topic, partition, from_offset::text, next_offset::t
   to_char(closed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as closed_at,
   to_char(settled_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as settled_at`;
 
-function batchView(r: BatchRow) {
+/** The workflow's page in the Temporal Web UI (the same path on Temporal Cloud). */
+export function workflowUrl(
+  ui: { baseUrl: string; namespace: string },
+  workflowId: string,
+): string {
+  return `${ui.baseUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(ui.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+function batchView(r: BatchRow, ui: { baseUrl: string; namespace: string }) {
   return {
     id: r.id,
     topic: r.topic,
@@ -85,6 +82,7 @@ function batchView(r: BatchRow) {
     fromOffset: r.from_offset,
     nextOffset: r.next_offset,
     workflowId: r.workflow_id,
+    workflowUrl: workflowUrl(ui, r.workflow_id),
     status: r.status,
     counts: {
       messages: r.message_count,
@@ -102,25 +100,27 @@ function batchView(r: BatchRow) {
 }
 export type BatchView = ReturnType<typeof batchView>;
 
-type DeadLetterRowView = {
-  id: string;
-  topic: string;
-  partition: number;
-  offset: string;
-  key: string | null;
-  value: string;
-  headers: Record<string, string> | null;
-  reason: string;
-  field: string | null;
-  message: string;
-  transaction_id: string | null;
-  batch_id: string | null;
-  created_at: string;
-};
-
 @Injectable()
 export class LookupUseCases {
-  constructor(@Inject(DATABASE) private readonly database: DatabaseHandle) {}
+  private readonly ui: { baseUrl: string; namespace: string };
+
+  constructor(
+    @Inject(DATABASE) private readonly database: DatabaseHandle,
+    @Inject(CONFIG) config: AdminConfig & TemporalConfig,
+  ) {
+    this.ui = { baseUrl: config.TEMPORAL_WEB_URL, namespace: config.TEMPORAL_NAMESPACE };
+  }
+
+  /** The transaction's batch, its workflow id and Web UI link, when the batch row exists. */
+  private async withBatch(view: TransactionView): Promise<TransactionView> {
+    if (!view.batchId) return view;
+    const rows = await this.database.db.execute<BatchRow>(
+      sql`select ${batchColumns} from batches where id = ${view.batchId}`,
+    );
+    if (!rows[0]) return view;
+    const batch = batchView(rows[0], this.ui);
+    return { ...view, batch, workflowId: batch.workflowId, workflowUrl: batch.workflowUrl };
+  }
 
   /**
    * SETTLED/REJECTED come from the ledger's transactions table, written in the same database
@@ -148,10 +148,10 @@ export class LookupUseCases {
     const r = rows[0];
     if (!r) {
       const pendingBatch = await findPendingBatchOf(this.database.db, id);
-      if (pendingBatch) return { id, status: 'PENDING', batchId: pendingBatch };
+      if (pendingBatch) return this.withBatch({ id, status: 'PENDING', batchId: pendingBatch });
       throw notFound(`transaction ${id} not found`);
     }
-    return {
+    return this.withBatch({
       id: r.id,
       status: r.status,
       ...(r.reason ? { reason: r.reason } : {}),
@@ -164,7 +164,7 @@ export class LookupUseCases {
       topic: r.topic,
       partition: r.partition,
       offset: r.offset,
-    };
+    });
   }
 
   async batch(id: string): Promise<BatchView> {
@@ -172,7 +172,7 @@ export class LookupUseCases {
       sql`select ${batchColumns} from batches where id = ${id}`,
     );
     if (!rows[0]) throw notFound(`batch ${id} not found`);
-    return batchView(rows[0]);
+    return batchView(rows[0], this.ui);
   }
 
   /** Newest first, keyset on (created_at, id): index batches_status_idx serves the status filter. */
@@ -188,47 +188,8 @@ export class LookupUseCases {
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
     return {
-      items: page.map(batchView),
+      items: page.map((r) => batchView(r, this.ui)),
       nextCursor: more && last ? encodeCursor([last.created_at_key, last.id]) : null,
     };
   }
-
-  /** Newest first by id (bigserial, insertion order): pk or dead_letters_reason_idx ranges. */
-  async deadLetters(q: ListDeadLettersQuery): Promise<Page<ReturnType<typeof deadLetterView>>> {
-    const after = decodeCursor(q.cursor, deadLetterCursor);
-    const rows = await this.database.db.execute<DeadLetterRowView>(sql`
-      select id::text, topic, partition, "offset"::text, key, value, headers, reason, field, message,
-        transaction_id, batch_id, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at
-      from dead_letters
-      where ${q.reason ? sql`reason = ${q.reason}` : sql`true`}
-        and ${after ? sql`id < ${after}::bigint` : sql`true`}
-      order by id desc
-      limit ${q.limit + 1}`);
-    const more = rows.length > q.limit;
-    const page = rows.slice(0, q.limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map(deadLetterView),
-      nextCursor: more && last ? encodeCursor(last.id) : null,
-    };
-  }
-}
-
-function deadLetterView(r: DeadLetterRowView) {
-  return {
-    id: r.id,
-    topic: r.topic,
-    partition: r.partition,
-    offset: r.offset,
-    key: r.key,
-    /** The original bytes, base64. */
-    value: r.value,
-    headers: r.headers,
-    reason: r.reason,
-    field: r.field,
-    message: r.message,
-    transactionId: r.transaction_id,
-    batchId: r.batch_id,
-    createdAt: r.created_at,
-  };
 }
