@@ -4,19 +4,29 @@ import {
   continueAsNew,
   defineQuery,
   isCancellation,
+  patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 // Relative, type-only imports: the workflow bundle must not pull Node code.
 import type { SettlementActivities } from '../../activities/src/activities';
+import { NON_RETRYABLE_ERROR_TYPES } from '../../contracts/src/names';
 import type {
   ReplayInput,
   ReplayProgress,
   ReplayStatus,
   ReplayTotals,
 } from '../../activities/src/replay.types';
+import {
+  countAttributes,
+  describeCounts,
+  groupDigits,
+  type SettlementStatusKeyword,
+} from '../../contracts/src/search-attributes';
 
 const { replayChunk } = proxyActivities<SettlementActivities>({
   // A chunk reads Kafka then writes one database transaction; a killed worker is noticed by
@@ -27,7 +37,7 @@ const { replayChunk } = proxyActivities<SettlementActivities>({
     initialInterval: '500ms',
     backoffCoefficient: 2,
     maximumInterval: '10s',
-    nonRetryableErrorTypes: ['ReplayNotFound', 'InvalidBatchError'],
+    nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
   },
 });
 
@@ -40,6 +50,20 @@ export const replayProgressQuery = defineQuery<ReplayProgress>('progress');
 
 /** Chunks per workflow run before continueAsNew, which bounds the event history. */
 const CHUNKS_PER_RUN = 100;
+
+/** The Web UI's view of a replay: status and counts as search attributes, a sentence as details. */
+function showProgress(
+  input: ReplayInput,
+  status: SettlementStatusKeyword,
+  totals: ReplayTotals,
+): void {
+  const c = totals.counts;
+  const sentence = `replay ${input.replayId} of ${input.topic}: ${groupDigits(c.read)} read, ${groupDigits(c.alreadySettled)} already settled, ${describeCounts(c)}`;
+  setCurrentDetails(status === 'RUNNING' ? sentence : `${sentence} (${status})`);
+  if (status !== 'RUNNING' && patched('settlement-search-attributes')) {
+    upsertSearchAttributes(countAttributes(status, c));
+  }
+}
 
 /**
  * Compliance replay: re-reads each partition's range [fromOffset, toOffset) in chunks and
@@ -80,6 +104,7 @@ export async function replayRange(input: ReplayInput): Promise<ReplayProgress> {
           mode: input.mode,
         });
         totals = { counts: result.counts, differences: result.differences };
+        showProgress(input, 'RUNNING', totals);
         next[key] = to.toString();
         chunks++;
         if (result.outboxBatchId) await publishOutcomes({ batchId: result.outboxBatchId });
@@ -91,6 +116,7 @@ export async function replayRange(input: ReplayInput): Promise<ReplayProgress> {
     }
     status = 'COMPLETED';
     await recordReplayStatus({ replayId: input.replayId, status });
+    showProgress(input, 'COMPLETED', totals);
     return { status, next, ...totals };
   } catch (err) {
     if (isCancellation(err)) {
@@ -98,6 +124,7 @@ export async function replayRange(input: ReplayInput): Promise<ReplayProgress> {
       await CancellationScope.nonCancellable(() =>
         recordReplayStatus({ replayId: input.replayId, status: 'CANCELLED' }),
       );
+      showProgress(input, 'CANCELLED', totals);
       throw err;
     }
     if (isContinueAsNew(err)) throw err;
@@ -109,6 +136,7 @@ export async function replayRange(input: ReplayInput): Promise<ReplayProgress> {
         error: `${workflowInfo().workflowId}: ${err instanceof Error ? err.message : String(err)}`,
       }),
     );
+    showProgress(input, 'FAILED', totals);
     throw err;
   }
 }
