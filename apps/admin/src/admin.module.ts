@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import type { Client } from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
 import type { DatabaseHandle } from '@settlement/db';
@@ -19,6 +19,7 @@ import { ConsumersController } from './controllers/consumers.controller';
 import { LookupsController } from './controllers/lookups.controller';
 import { ReplaysController } from './controllers/replays.controller';
 import { ErrorFilter } from './http/error.filter';
+import { SafeInputPipe } from './http/safe-input.pipe';
 import { KafkaAdminService } from './kafka-admin.service';
 import { AccountsUseCases } from './usecases/accounts';
 import { ConsumerUseCases } from './usecases/consumers';
@@ -48,6 +49,7 @@ export class AdminModule {
         { provide: TOKENS, useValue: tokens },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ErrorFilter },
+        { provide: APP_PIPE, useClass: SafeInputPipe },
         KafkaAdminService,
         AccountsUseCases,
         LookupUseCases,

@@ -7,6 +7,7 @@ import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { AdminModule } from './admin.module';
 import { authenticate } from './auth/authenticate.middleware';
 import { TokenRegistry } from './auth/tokens';
+import { jsonBody } from './http/body';
 import type { AdminAppConfig } from './config';
 
 /**
@@ -17,6 +18,8 @@ export async function createAdminApp(config: AdminAppConfig): Promise<INestAppli
   const tokens = TokenRegistry.fromConfig(config);
   const app = await NestFactory.create(AdminModule.forRoot(config, tokens), httpServer(tokens), {
     bufferLogs: true,
+    // Bodies are parsed by jsonBody() after authentication: JSON only, bounded.
+    bodyParser: false,
   });
   app.useLogger(app.get(PinoNestLogger));
   app.enableShutdownHooks();
@@ -38,7 +41,8 @@ export async function createAdminApp(config: AdminAppConfig): Promise<INestAppli
 }
 
 /**
- * Express with authentication before anything else (body parsing, routing), and
+ * Express with authentication before anything else (body parsing, routing), then the JSON
+ * body parser (http/body.ts), and
  * case-sensitive, strict routing: `/ADMIN/lag` and `/admin/lag/` are not
  * `/admin/lag` and answer 404 (after the token check, which never looks at the path). The
  * settings must be in place before Nest's adapter creates the router, hence our own instance.
@@ -49,5 +53,6 @@ function httpServer(tokens: TokenRegistry): ExpressAdapter {
   server.set('strict routing', true);
   server.disable('x-powered-by');
   server.use(authenticate(tokens));
+  server.use(jsonBody());
   return new ExpressAdapter(server);
 }
