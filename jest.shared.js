@@ -11,6 +11,7 @@ const libs = [
   'temporal',
   'platform',
   'config',
+  'records',
 ];
 
 module.exports = {

@@ -6,7 +6,7 @@
 import 'reflect-metadata';
 import { Partitioners, type KafkaMessage } from 'kafkajs';
 import { loadConfig } from '@settlement/config';
-import { createDatabase, ensureCursor, insertDeadLetters } from '@settlement/db';
+import { createDatabase, ensureCursor, recordDeadLetters } from '@settlement/db';
 import { createKafka } from '@settlement/kafka';
 import { createLogger } from '@settlement/observability';
 import { publishOutcomes, settleBatch } from '@settlement/activities';
@@ -40,17 +40,8 @@ async function main(): Promise<void> {
       await ensureCursor(db, topic, partition, from.toString());
     }
     const { input, deadLetters } = formBatch(topic, partition, from, messages, Date.now());
-    if (deadLetters.length > 0) {
-      await producer.send({
-        topic: config.KAFKA_DLQ_TOPIC,
-        acks: -1,
-        messages: deadLetters.map((d) => d.record),
-      });
-      await insertDeadLetters(
-        db,
-        deadLetters.map((d) => d.row),
-      );
-    }
+    // Dead letters go through the outbox like in ingest; publishOutcomes sends them.
+    await recordDeadLetters(db, input.batchId, config.KAFKA_DLQ_TOPIC, deadLetters);
     await settleBatch({ db, topics }, input, `ceiling-${input.batchId}`);
     await publishOutcomes({ db, producer }, input.batchId);
     cursors.set(partition, BigInt(input.nextOffset));

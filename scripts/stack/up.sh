@@ -56,6 +56,20 @@ temporal_healthy() {
     (exec 3<>"/dev/tcp/$STACK_HOST/$TEMPORAL_UI_PORT") 2>/dev/null
 }
 
+# The workflows' custom search attributes: a workflow that sets an unregistered one fails its
+# task, so every start (also on a running stack) registers the missing ones.
+temporal_search_attributes() {
+  local bin known spec name type
+  bin="$(temporal_bin)" || return 1
+  known="$("$bin" operator search-attribute list --address "$STACK_HOST:$TEMPORAL_PORT" --command-timeout 10s 2>/dev/null)" || return 1
+  for spec in "${TEMPORAL_SEARCH_ATTRIBUTES[@]}"; do
+    name="${spec%%:*}" type="${spec##*:}"
+    grep -qE "^[[:space:]]*$name[[:space:]]" <<<"$known" && continue
+    "$bin" operator search-attribute create --address "$STACK_HOST:$TEMPORAL_PORT" --command-timeout 10s \
+      --name "$name" --type "$type" >/dev/null || return 1
+  done
+}
+
 # Java-side Kafka tools (used when kafkajs is not installed yet, e.g. before `npm ci`).
 kafka_tool() {
   local cls="$1"
@@ -120,7 +134,7 @@ print_summary() {
   say "  stop with    npm run stack:down   (add -- --purge to delete the data)"
 }
 
-if stack_quick_ok; then
+if stack_quick_ok && temporal_search_attributes; then
   print_summary
   exit 0
 fi
@@ -550,4 +564,5 @@ start_kafka
 wait_postgres
 wait_temporal
 wait_kafka
+temporal_search_attributes || die "could not register Temporal search attributes (${TEMPORAL_SEARCH_ATTRIBUTES[*]})"
 print_summary

@@ -109,4 +109,51 @@ describe('ingest (built app) on the real stack', () => {
     expect(text).toContain('settlement_ingest_messages_total');
     expect(text).toContain('settlement_dead_letters_total{reason="MALFORMED_JSON"} 1');
   });
+
+  it('dead-letters two ~1 MB messages of one partition within the broker limit and moves on', async () => {
+    const huge = (fill: string) => Buffer.alloc(1_000_000, fill);
+    // Two sends: each record fits the broker's 1 MiB limit alone, not together.
+    await producer.send({
+      topic: topics.transactions,
+      messages: [{ key: 'alice', value: huge('a') }],
+    });
+    await producer.send({
+      topic: topics.transactions,
+      messages: [{ key: 'alice', value: huge('b') }],
+    });
+    await producer.send({
+      topic: topics.transactions,
+      messages: [
+        { key: 'alice', value: txValue({ id: 'a3', debit: 'alice', credit: 'bob', amount: '1' }) },
+      ],
+    });
+    const started = Date.now();
+    await waitFor(
+      'the message after them settled',
+      async () => (await count(db.db, 'transactions', sql`id = 'a3'`)) === 1 || undefined,
+    );
+    const large = await db.db.execute<{ reason: string; size: number }>(
+      sql`select reason, length(decode(value, 'base64')) as size from dead_letters where reason = 'TOO_LARGE'`,
+    );
+    expect(large.map((r) => [r.reason, Number(r.size)])).toEqual([
+      ['TOO_LARGE', 1_000_000],
+      ['TOO_LARGE', 1_000_000],
+    ]);
+    const dlq = (await readTopic(kafka, topics.deadLetters, 4)).filter(
+      (d) => d.headers['dlq-reason'] === 'TOO_LARGE',
+    );
+    expect(dlq).toHaveLength(2);
+    for (const d of dlq) {
+      expect(d.value.length).toBe(16 * 1024);
+      expect(d.headers).toMatchObject({
+        'dlq-value-truncated': 'true',
+        'dlq-value-size': '1000000',
+      });
+      expect(d.headers['dlq-value-sha256']).toMatch(/^[0-9a-f]{64}$/);
+      expect(d.headers['dedupe-key']).toMatch(new RegExp(`^${topics.transactions}/\\d+/\\d+$`));
+    }
+    process.stdout.write(
+      `two 1 MB dead letters: partition moved on in ${Date.now() - started} ms\n`,
+    );
+  });
 });

@@ -133,6 +133,20 @@ describe('settle activity on real PostgreSQL', () => {
     expect(await outboxMessages(db.db, sql`topic = 'transactions.dlq'`)).toBe(1);
   });
 
+  it('a replay over settled data neither records nor publishes a recorded dead letter again', async () => {
+    await settle(batch(T, 0, 0, [{ id: 'r1', debit: 'bank', credit: 'bob', amount: '10' }]));
+    const specs: TxSpec[] = [
+      { id: 'r1', debit: 'bank', credit: 'bob', amount: '10' },
+      { id: 'r1', debit: 'bank', credit: 'bob', amount: '12' },
+    ];
+    await settle(batch(T, 0, 1, specs));
+    expect(await outboxMessages(db.db, sql`topic = 'transactions.dlq'`)).toBe(1);
+    const replay = { ...batch(T, 0, 1, specs), batchId: 'replay-x', replayId: 'x' };
+    await expect(settle(replay)).resolves.toMatchObject({ settled: 0, deadLettered: 1 });
+    expect(await count(db.db, 'dead_letters')).toBe(1);
+    expect(await outboxMessages(db.db, sql`topic = 'transactions.dlq'`)).toBe(1);
+  });
+
   it('waits for the previous batch of the partition (order across micro-batches)', async () => {
     const second = batch(T, 0, 1, [{ id: 'o2', debit: 'bob', credit: 'alice', amount: '5' }]);
     await expect(settle(second)).rejects.toBeInstanceOf(PredecessorPendingError);

@@ -6,23 +6,16 @@ import {
 } from '@nestjs/common';
 import {
   PartitionAssigners,
-  Partitioners,
   type Admin,
   type Consumer,
   type EachBatchPayload,
   type Kafka,
   type KafkaMessage,
-  type Producer,
 } from 'kafkajs';
 import type { Client } from '@temporalio/client';
 import { settleBatchWorkflowId } from '@settlement/contracts';
 import { startSettleBatch } from '@settlement/temporal';
-import {
-  ensureCursor,
-  insertDeadLetters,
-  recordPendingBatch,
-  type DatabaseHandle,
-} from '@settlement/db';
+import { ensureCursor, recordPendingBatch, type DatabaseHandle } from '@settlement/db';
 import { metrics, recordColdStart } from '@settlement/observability';
 import {
   CONFIG,
@@ -73,7 +66,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 @Injectable()
 export class IngestConsumerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private consumer?: Consumer;
-  private producer?: Producer;
   private admin?: Admin;
   private readonly partitions = new Map<number, PartitionState>();
   private totalInFlight = 0;
@@ -112,11 +104,6 @@ export class IngestConsumerService implements OnApplicationBootstrap, BeforeAppl
     const c = this.config;
     this.admin = this.kafka.admin();
     await this.admin.connect();
-    this.producer = this.kafka.producer({
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
-    await this.producer.connect();
     const meta = await this.admin.fetchTopicMetadata({ topics: [this.topic] });
     const partitionCount = meta.topics[0]?.partitions.length ?? 1;
     this.operatorPaused = await this.readPaused();
@@ -191,7 +178,6 @@ export class IngestConsumerService implements OnApplicationBootstrap, BeforeAppl
       sleep(25_000),
     ]);
     await this.consumer?.disconnect().catch(() => undefined);
-    await this.producer?.disconnect().catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
     this.logger.info(
       { ms: Date.now() - started },
@@ -369,25 +355,18 @@ export class IngestConsumerService implements OnApplicationBootstrap, BeforeAppl
     // Staged: the workflow input is a reference, the messages wait in the batch row.
     const staged = this.config.BATCH_PAYLOAD === 'database';
 
-    if (deadLetters.length > 0) {
-      await this.retry(s, closed.epoch, 'dead letters', async () => {
-        await this.producer!.send({
-          topic: this.config.KAFKA_DLQ_TOPIC,
-          acks: -1,
-          messages: deadLetters.map((d) => d.record),
-        });
-        await insertDeadLetters(
-          db,
-          deadLetters.map((d) => d.row),
-        );
+    // One transaction: the dead letters, their DLQ records in the outbox (the batch's
+    // workflow publishes them) and the PENDING batch row.
+    const recorded = await this.retry(s, closed.epoch, 'batch row', async () => {
+      await recordPendingBatch(db, input, workflowId, {
+        messageCount: messages.length,
+        staged,
+        deadLetters: { topic: this.config.KAFKA_DLQ_TOPIC, items: deadLetters },
       });
-      for (const d of deadLetters) metrics.deadLetters.inc({ reason: d.row.reason });
-    }
-    if (this.stale(s, closed.epoch) && !this.stopping) return;
-
-    await this.retry(s, closed.epoch, 'batch row', () =>
-      recordPendingBatch(db, input, workflowId, { messageCount: messages.length, staged }),
-    );
+      return true;
+    });
+    if (!recorded) return;
+    for (const d of deadLetters) metrics.deadLetters.inc({ reason: d.row.reason });
 
     const stopTimer = metrics.workflowStartLatency.startTimer();
     let started;

@@ -1,5 +1,6 @@
 import type { KafkaMessage } from 'kafkajs';
-import { formBatch, headersToStrings } from './micro-batch';
+import { outboxToKafka } from '@settlement/records';
+import { formBatch } from './micro-batch';
 
 const tx = (id: string, debit = 'acct-1') =>
   JSON.stringify({
@@ -73,14 +74,16 @@ describe('formBatch', () => {
     ]);
     const first = deadLetters[0];
     expect(Buffer.from(first.row.value, 'base64')).toEqual(garbage);
-    expect(first.record.value).toEqual(garbage);
-    expect(first.row.headers).toEqual({ trace: 't-1' });
-    expect(first.record.headers).toMatchObject({
+    const record = outboxToKafka(first.record);
+    expect(record.value).toEqual(garbage);
+    expect({ ...first.row.headers }).toEqual({ trace: 't-1' });
+    expect({ ...record.headers }).toMatchObject({
       trace: Buffer.from('t-1'),
-      'dlq-reason': 'MALFORMED_JSON',
-      'dlq-source-topic': 'transactions',
-      'dlq-source-partition': '0',
-      'dlq-source-offset': '0',
+      'dlq-reason': Buffer.from('MALFORMED_JSON'),
+      'dlq-source-topic': Buffer.from('transactions'),
+      'dlq-source-partition': Buffer.from('0'),
+      'dlq-source-offset': Buffer.from('0'),
+      'dedupe-key': Buffer.from('transactions/0/0'),
     });
     expect(first.row.batchId).toBe('transactions-0-0-5');
   });
@@ -90,16 +93,5 @@ describe('formBatch', () => {
     expect(input.messages).toEqual([]);
     expect(input.nextOffset).toBe('10');
     expect(deadLetters[0].row).toMatchObject({ reason: 'MALFORMED_JSON', value: '' });
-  });
-});
-
-describe('headersToStrings', () => {
-  it('decodes buffers, keeps the last of repeated headers and drops empty sets', () => {
-    expect(headersToStrings({ a: Buffer.from('x'), b: ['1', '2'], c: undefined })).toEqual({
-      a: 'x',
-      b: '2',
-    });
-    expect(headersToStrings({})).toBeUndefined();
-    expect(headersToStrings(undefined)).toBeUndefined();
   });
 });

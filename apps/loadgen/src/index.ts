@@ -1,2 +1,3 @@
 export * from './generator';
 export * from './load';
+export * from './outage';

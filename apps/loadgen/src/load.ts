@@ -2,19 +2,27 @@ import { sql } from 'drizzle-orm';
 import type { Producer } from 'kafkajs';
 import { accounts as accountsTable, pgArray, type Database } from '@settlement/db';
 import type { ExpectedOutcomes, LoadGenerator, LoadMessage } from './generator';
+import { direct, type Resilient } from './outage';
 
 /** Opens the run's accounts directly in the database (no opening balances: funding is posted). */
-export async function openAccounts(db: Database, gen: LoadGenerator): Promise<void> {
+export async function openAccounts(
+  db: Database,
+  gen: LoadGenerator,
+  retry: Resilient = direct,
+): Promise<void> {
   const rows = [
     { id: gen.bank, currency: gen.currency, overdraftLimit: 10n ** 30n },
     ...gen.accounts.map((id) => ({ id, currency: gen.currency, overdraftLimit: 0n })),
     ...gen.poor.map((id) => ({ id, currency: gen.currency, overdraftLimit: 0n })),
   ];
   for (let i = 0; i < rows.length; i += 5000) {
-    await db
-      .insert(accountsTable)
-      .values(rows.slice(i, i + 5000))
-      .onConflictDoNothing();
+    // Idempotent (on conflict do nothing): safe to repeat after an outage.
+    await retry('PostgreSQL: opening accounts', () =>
+      db
+        .insert(accountsTable)
+        .values(rows.slice(i, i + 5000))
+        .onConflictDoNothing(),
+    );
   }
 }
 
@@ -30,6 +38,11 @@ export interface PublishOptions {
   onProgress?: (sent: number) => void;
   /** Produce timestamps by transaction id, for latency measurements. */
   producedAt?: Map<string, number>;
+  /**
+   * Waits out a Kafka outage around each send. Repeating a send is safe only with an
+   * idempotent producer (the broker drops a re-sent batch), which the load generator uses.
+   */
+  retry?: Resilient;
 }
 
 /** Sends messages from `next` in chunks, paced to `rate`; returns how many were sent. */
@@ -54,11 +67,13 @@ export async function publish(
     }
     // One send at a time: concurrent sends may reorder a key's messages, and duplicates and
     // conflicts must follow their original in the partition.
-    await producer.send({
-      topic: opts.topic,
-      acks: -1,
-      messages: messages.map((m) => ({ key: m.key, value: m.value })),
-    });
+    await (opts.retry ?? direct)(`Kafka: sending ${n} messages`, () =>
+      producer.send({
+        topic: opts.topic,
+        acks: -1,
+        messages: messages.map((m) => ({ key: m.key, value: m.value })),
+      }),
+    );
     sent += n;
     opts.onProgress?.(sent);
     if (opts.rate && opts.rate > 0) {
@@ -74,9 +89,10 @@ export async function sendAll(
   producer: Producer,
   topic: string,
   messages: LoadMessage[],
+  retry: Resilient = direct,
 ): Promise<void> {
   let i = 0;
-  await publish(producer, () => messages[i++], { topic, count: messages.length });
+  await publish(producer, () => messages[i++], { topic, count: messages.length, retry });
 }
 
 /** Waits until every funding transaction of the run is in the ledger. */
@@ -84,11 +100,14 @@ export async function waitForIds(
   db: Database,
   ids: readonly string[],
   timeoutMs = 120_000,
+  retry: Resilient = direct,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const rows = await db.execute<{ n: string }>(
-      sql`select count(*)::text as n from transactions where id = any(${pgArray(ids)}::text[])`,
+    const rows = await retry('PostgreSQL: waiting for the funding', () =>
+      db.execute<{ n: string }>(
+        sql`select count(*)::text as n from transactions where id = any(${pgArray(ids)}::text[])`,
+      ),
     );
     if (Number(rows[0].n) >= ids.length) return;
     if (Date.now() > deadline) throw new Error(`only ${rows[0].n} of ${ids.length} ids settled`);
@@ -157,10 +176,13 @@ export async function waitForOutcomes(
   expected: ExpectedOutcomes,
   timeoutMs: number,
   onProgress?: (done: number) => void,
+  retry: Resilient = direct,
 ): Promise<ExpectedOutcomes> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const actual = await actualOutcomes(db, runId, topic, since);
+    const actual = await retry('PostgreSQL: reading outcomes', () =>
+      actualOutcomes(db, runId, topic, since),
+    );
     onProgress?.(actual.total);
     if (actual.total >= expected.total || Date.now() > deadline) return actual;
     await new Promise((r) => setTimeout(r, 500));

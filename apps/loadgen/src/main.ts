@@ -7,6 +7,7 @@ import { createKafka } from '@settlement/kafka';
 import { createLogger } from '@settlement/observability';
 import { DEFAULT_MIX, LoadGenerator, type Mix } from './generator';
 import { openAccounts, publish, sendAll, waitForIds, waitForOutcomes } from './load';
+import { resilient } from './outage';
 
 const HELP = `loadgen: publishes synthetic transactions to Kafka with predictable outcomes
 
@@ -24,6 +25,7 @@ const HELP = `loadgen: publishes synthetic transactions to Kafka with predictabl
   --topic T           default KAFKA_TOPIC
   --wait S            after publishing, wait up to S seconds for every outcome and reconcile
   --no-open           do not open or fund accounts (reuse a --run-id)
+  --outage-wait S     wait out PostgreSQL or Kafka outages of up to S seconds (default 120)
 Environment: KAFKA_BROKERS, KAFKA_TOPIC, DATABASE_URL.
 Prints one JSON object: what was sent by kind, and the expected outcome counts.`;
 
@@ -47,6 +49,7 @@ async function main(): Promise<void> {
       topic: { type: 'string' },
       wait: { type: 'string' },
       'no-open': { type: 'boolean', default: false },
+      'outage-wait': { type: 'string', default: '120' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -89,21 +92,32 @@ async function main(): Promise<void> {
     poolMax: 2,
     applicationName: 'loadgen',
   });
+  const retry = resilient({
+    maxWaitMs: Number(values['outage-wait']) * 1000,
+    log: (line) => process.stderr.write(`loadgen: ${line}\n`),
+  });
   const kafka = createKafka(config, logger, 'loadgen');
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
+  // Idempotent: a send repeated after an outage is dropped by the broker if it had landed,
+  // so waiting out a Kafka restart adds no duplicate to the load.
+  const producer = kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  await retry('Kafka: connecting', () => producer.connect());
   const since = new Date();
   try {
     if (!values['no-open']) {
       process.stderr.write(`opening ${gen.accounts.length + gen.poor.length + 1} accounts\n`);
-      await openAccounts(database.db, gen);
+      await openAccounts(database.db, gen, retry);
       const funding = gen.fundingMessages();
-      await sendAll(producer, topic, funding);
+      await sendAll(producer, topic, funding, retry);
       process.stderr.write(`funding ${funding.length} accounts: waiting for settlement\n`);
       await waitForIds(
         database.db,
         funding.map((m) => m.id!),
         300_000,
+        retry,
       );
     }
     const progress = bar('publishing', count);
@@ -113,6 +127,7 @@ async function main(): Promise<void> {
       count,
       durationMs,
       onProgress: progress.update,
+      retry,
     });
     progress.done();
     const expected = gen.expected();
@@ -134,6 +149,7 @@ async function main(): Promise<void> {
         expected,
         Number(values.wait) * 1000,
         waitBar.update,
+        retry,
       );
       waitBar.done();
       out.actual = actual;

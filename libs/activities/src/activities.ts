@@ -4,7 +4,7 @@ import type { SettleBatchInput, SettleBatchResult } from '@settlement/contracts'
 import type { Database } from '@settlement/db';
 import { metrics, type Logger } from '@settlement/observability';
 import { settleBatch } from './settle-batch.activity';
-import { publishOutcomes } from './publish-outcomes.activity';
+import { publishOutcomes, type PublishProgress } from './publish-outcomes.activity';
 import { recordReplayStatus, replayChunk } from './replay.activity';
 import type { ReplayChunkInput, ReplayChunkResult, ReplayStatus } from './replay.types';
 
@@ -34,7 +34,12 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async publishOutcomes({ batchId }: { batchId: string }): Promise<{ published: number }> {
-      return publishOutcomes(deps, batchId);
+      // What an earlier attempt sent is in its heartbeat: this attempt only marks it.
+      const ctx = Context.current();
+      return publishOutcomes(deps, batchId, {
+        progress: ctx.info.heartbeatDetails as PublishProgress | undefined,
+        onSent: (progress) => ctx.heartbeat(progress),
+      });
     },
 
     async replayChunk(input: ReplayChunkInput): Promise<ReplayChunkResult> {

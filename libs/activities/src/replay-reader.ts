@@ -1,21 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { IHeaders, Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+import { sourceOfKafka, type SourceRecord } from '@settlement/records';
 
-export interface RawMessage {
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: Record<string, string>;
+/** A message of the range as read: the source record and its broker timestamp. */
+export interface RawMessage extends SourceRecord {
   timestamp: string;
-}
-
-function headersOf(h: IHeaders | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(h ?? {})) {
-    if (v === undefined) continue;
-    out[k] = Array.isArray(v) ? v.map(String).join(',') : String(v);
-  }
-  return out;
 }
 
 /**
@@ -84,10 +73,7 @@ export async function readPartitionRange(
               last = off;
               if (off < from || off >= to) continue;
               byOffset.set(m.offset, {
-                offset: m.offset,
-                key: m.key ?? null,
-                value: m.value ?? null,
-                headers: headersOf(m.headers),
+                ...sourceOfKafka(topic, partition, m),
                 timestamp: m.timestamp,
               });
             }

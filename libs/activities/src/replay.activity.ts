@@ -1,16 +1,15 @@
 import { sql } from 'drizzle-orm';
 import type { Kafka } from 'kafkajs';
 import { ApplicationFailure } from '@temporalio/common';
-import { deadLetterHeaders, type BatchMessage, type SettleBatchInput } from '@settlement/contracts';
+import type { SettleBatchInput } from '@settlement/contracts';
 import {
-  insertDeadLetters,
-  insertOutbox,
   pgArray,
+  recordDeadLetters,
   type Database,
-  type DeadLetterRow,
+  type DeadLetterWrite,
   type LedgerTx,
-  type OutboxRow,
 } from '@settlement/db';
+import { buildDeadLetter, toBatchMessage } from '@settlement/records';
 import { contentHash, parseTransactionRecord, type Transaction } from '@settlement/ledger';
 import { readPartitionRange, type RawMessage } from './replay-reader';
 import { settleBatch } from './settle-batch.activity';
@@ -152,83 +151,47 @@ function classify(raw: RawMessage[]): Classified {
   return out;
 }
 
-const utf8 = (b: Buffer | null) => (b ? b.toString('utf8') : '');
+/**
+ * A replay chunk as settlement sees it: its dead letters (built like ingest builds them,
+ * byte for byte) and the batch of its valid messages.
+ */
+export function formReplayChunk(
+  input: ReplayChunkInput,
+  raw: RawMessage[],
+  closedAt: number,
+): { batch: SettleBatchInput; deadLetters: DeadLetterWrite[] } {
+  const batchId = replayBatchId(input);
+  const { valid, invalid } = classify(raw);
+  return {
+    deadLetters: invalid.map((d) => buildDeadLetter(d.m, d, batchId)),
+    batch: {
+      batchId,
+      topic: input.topic,
+      partition: input.partition,
+      fromOffset: input.fromOffset,
+      nextOffset: input.toOffset,
+      messages: valid.map(({ m }) => toBatchMessage(m, m.timestamp)),
+      deadLettered: invalid.length,
+      closedAt,
+      replayId: input.replayId,
+    },
+  };
+}
 
-/** Settle mode: invalid messages are dead-lettered here (once), valid ones go to settleBatch. */
+/**
+ * Settle mode: invalid messages are dead-lettered here (once: those already recorded, by live
+ * ingest or an earlier replay, count as dead-lettered but are neither recorded nor published
+ * again), valid ones go to settleBatch.
+ */
 async function settleChunk(
   deps: ReplayDeps,
   tx: LedgerTx,
   input: ReplayChunkInput,
   raw: RawMessage[],
 ): Promise<ReplayCounts> {
-  const batchId = replayBatchId(input);
-  const { valid, invalid } = classify(raw);
-
-  // Invalid messages: a dead letter per source offset, once; those already recorded (by live
-  // ingest or an earlier replay) still count as dead-lettered but are not re-published.
-  const known = new Set(
-    (
-      await tx.execute<{ offset: string }>(sql`
-        select "offset"::text from dead_letters
-        where topic = ${input.topic} and partition = ${input.partition}
-          and "offset" >= ${input.fromOffset}::bigint and "offset" < ${input.toOffset}::bigint`)
-    ).map((r) => r.offset),
-  );
-  const rows: DeadLetterRow[] = [];
-  const outbox: OutboxRow[] = [];
-  for (const d of invalid) {
-    if (known.has(d.m.offset)) continue;
-    rows.push({
-      topic: input.topic,
-      partition: input.partition,
-      offset: d.m.offset,
-      key: d.m.key ? d.m.key.toString('utf8') : null,
-      value: (d.m.value ?? Buffer.alloc(0)).toString('base64'),
-      headers: Object.keys(d.m.headers).length ? d.m.headers : null,
-      reason: d.reason,
-      field: d.field,
-      message: d.message,
-      transactionId: null,
-      batchId,
-    });
-    outbox.push({
-      topic: deps.topics.deadLetters,
-      key: d.m.key ? d.m.key.toString('utf8') : null,
-      payload: utf8(d.m.value),
-      headers: {
-        ...d.m.headers,
-        ...deadLetterHeaders({
-          topic: input.topic,
-          partition: input.partition,
-          offset: d.m.offset,
-          reason: d.reason,
-          field: d.field,
-          message: d.message,
-        }),
-      },
-    });
-  }
-  await insertDeadLetters(tx, rows);
-  await insertOutbox(tx, batchId, outbox);
-
-  const messages: BatchMessage[] = valid.map(({ m }) => ({
-    offset: m.offset,
-    key: m.key ? m.key.toString('utf8') : null,
-    value: utf8(m.value),
-    timestamp: m.timestamp,
-    ...(Object.keys(m.headers).length ? { headers: m.headers } : {}),
-  }));
-  const batch: SettleBatchInput = {
-    batchId,
-    topic: input.topic,
-    partition: input.partition,
-    fromOffset: input.fromOffset,
-    nextOffset: input.toOffset,
-    messages,
-    deadLettered: invalid.length,
-    closedAt: (deps.now ?? (() => new Date()))().getTime(),
-    replayId: input.replayId,
-  };
+  const closedAt = (deps.now ?? (() => new Date()))().getTime();
+  const { batch, deadLetters } = formReplayChunk(input, raw, closedAt);
+  await recordDeadLetters(tx, batch.batchId, deps.topics.deadLetters, deadLetters);
   // The same settle path as live batches, nested in this transaction (a savepoint), so the
   // ledger effect and the replay's progress commit together.
   const result = await settleBatch(

@@ -1,18 +1,16 @@
 import { sql } from 'drizzle-orm';
 import type { BatchMessage, SettleBatchInput, SettleBatchResult } from '@settlement/contracts';
-import { deadLetterHeaders } from '@settlement/contracts';
 import {
   advanceCursor,
   findTransactionHashes,
-  insertDeadLetters,
   insertOutbox,
   insertPostings,
   insertTransactions,
   lockAndApplyMovements,
   lockCursor,
   readAccounts,
+  recordDeadLetters,
   type Database,
-  type DeadLetterRow,
   type LedgerTx,
   type OutboxRow,
   type TransactionRow,
@@ -27,8 +25,10 @@ import {
   parseTransactionRecord,
   postBatch,
   serializeSettlementEvent,
+  type ParseResult,
   type Transaction,
 } from '@settlement/ledger';
+import { buildDeadLetter, sourceOfBatchMessage, type DeadLetterVerdict } from '@settlement/records';
 import { ConcurrentSettlementError, InvalidBatchError, PredecessorPendingError } from './errors';
 
 export interface SettleDeps {
@@ -44,7 +44,8 @@ interface Candidate {
   offset: string;
   key: string | null;
   value: string;
-  headers?: Record<string, string>;
+  timestamp: string;
+  headers?: BatchMessage['headers'];
   tx: Transaction;
   id: string;
   contentHash: string;
@@ -103,157 +104,50 @@ export async function settleBatch(
 ): Promise<SettleBatchResult> {
   if (!batch.replayId) await awaitTurn(deps, batch);
   const staged = batch.messages ?? (await loadStagedMessages(deps.db, batch.batchId));
-  if (staged === undefined) {
-    // Cleared at settlement: only an already applied batch may have none.
-    return deps.db.transaction(async (tx) => {
-      const cursor = batch.replayId
-        ? undefined
-        : await lockCursor(tx, batch.topic, batch.partition);
-      if (cursor !== undefined && cursor >= BigInt(batch.nextOffset)) {
-        return alreadyApplied(tx, { ...batch, messages: [] }, workflowId);
-      }
-      throw new InvalidBatchError(`the staged messages of ${batch.batchId} are missing`);
-    });
-  }
+  if (staged === undefined) return settledBefore(deps, batch, workflowId);
   const input: ResolvedBatch = { ...batch, messages: staged };
   assertWellFormed(input);
   const settledAt = (deps.now ?? (() => new Date()))();
-  // Ingest validated already; validating again keeps the ledger safe from any producer of
-  // workflow input (replay, an older ingest version). CPU work, so before the transaction.
-  const parsedMessages = input.messages.map((m) => {
-    const parsed = parseTransactionRecord(m.key, m.value);
-    return { m, parsed, hash: parsed.ok ? contentHash(parsed.tx) : '' };
-  });
+  const parsed = parseMessages(input);
   return deps.db.transaction(async (tx) => {
-    let applyFrom = BigInt(input.fromOffset);
-    if (!input.replayId) {
-      const cursor = await lockCursor(tx, input.topic, input.partition);
-      if (cursor === undefined) {
-        throw new PredecessorPendingError(`no cursor for ${input.topic}/${input.partition} yet`);
-      }
-      if (cursor >= BigInt(input.nextOffset)) return alreadyApplied(tx, input, workflowId);
-      if (cursor < applyFrom) {
-        throw new PredecessorPendingError(
-          `${input.topic}/${input.partition} stands at ${cursor}, batch starts at ${input.fromOffset}`,
-        );
-      }
-      // An overlapping batch (formed before a consumer restart) already applied the head.
-      applyFrom = cursor;
-    }
-
-    const deadLetters: DeadLetterRow[] = [];
-    const outbox: OutboxRow[] = [];
-    const candidates: Candidate[] = [];
-    for (const { m, parsed, hash } of parsedMessages) {
-      if (BigInt(m.offset) < applyFrom) continue;
-      if (!parsed.ok) {
-        deadLetter(
-          deadLetters,
-          outbox,
-          deps,
-          input,
-          m,
-          parsed.reason,
-          parsed.field,
-          parsed.message,
-          null,
-        );
-        continue;
-      }
-      candidates.push({ ...m, tx: parsed.tx, id: parsed.tx.id, contentHash: hash });
-    }
-
-    // Same id, same content: a duplicate, no effect. Same id, other content: a conflict.
-    const known = await findTransactionHashes(
-      tx,
-      candidates.map((c) => c.id),
-    );
-    const { kept: fresh, duplicates: repeated, conflicts } = dedupeWithinBatch(candidates, known);
-    for (const c of conflicts) {
-      deadLetter(
-        deadLetters,
-        outbox,
-        deps,
-        input,
-        c,
-        'DUPLICATE_CONFLICT',
-        'id',
-        `id ${c.id} was seen before with different content`,
-        c.id,
-      );
-    }
-
+    const applyFrom = await claimRange(tx, input);
+    if (applyFrom === undefined) return alreadyApplied(tx, input, workflowId);
+    const { candidates, invalid } = splitFrom(parsed, applyFrom);
+    const { fresh, duplicates, conflicts } = await sortRepeats(tx, candidates);
     const accounts = await readAccounts(tx, accountIdsOf(fresh.map((c) => c.tx)));
     const posted = postBatch(
       accounts,
       fresh.map((c) => c.tx),
     );
-
-    const rows: TransactionRow[] = fresh.map((c, i) => {
-      const outcome = posted.outcomes[i];
-      return {
-        id: c.tx.id,
-        contentHash: c.contentHash,
-        debitAccount: c.tx.debitAccount,
-        creditAccount: c.tx.creditAccount,
-        amount: formatAmount(c.tx.amount),
-        currency: c.tx.currency,
-        occurredAt: c.tx.occurredAt,
-        reference: c.tx.reference ?? null,
-        status: outcome.status,
-        reason: outcome.status === 'REJECTED' ? outcome.reason : null,
-        offset: c.offset,
-      };
-    });
-    const inserted = await insertTransactions(tx, input, rows, settledAt);
-    if (inserted !== rows.length) {
-      throw new ConcurrentSettlementError(
-        `${rows.length - inserted} transaction ids of ${input.batchId} were settled concurrently`,
-      );
-    }
+    await writeTransactions(tx, input, fresh, posted.outcomes, settledAt);
     await insertPostings(
       tx,
       input.batchId,
       posted.postings.map((p) => ({ ...p, amount: p.amount.toString() })),
     );
-    await insertDeadLetters(tx, deadLetters);
-
-    let settled = 0;
-    let rejected = 0;
-    for (const outcome of posted.outcomes) {
-      if (outcome.status === 'SETTLED') settled++;
-      else rejected++;
-      const event = buildSettlementEvent({
-        id: outcome.transactionId,
-        status: outcome.status,
-        reason: outcome.status === 'REJECTED' ? outcome.reason : undefined,
-        batchId: input.batchId,
-        settledAt,
-      });
-      outbox.push({
-        topic: deps.topics.outcomes,
-        key: outcome.transactionId,
-        payload: serializeSettlementEvent(event),
-        headers: null,
-      });
-    }
-    await insertOutbox(tx, input.batchId, outbox);
-
+    const deadLetters = [...invalid, ...conflicts.map(conflictDeadLetter)];
+    await recordDeadLetters(
+      tx,
+      input.batchId,
+      deps.topics.deadLetters,
+      deadLetters.map(({ m, verdict }) =>
+        buildDeadLetter(
+          sourceOfBatchMessage(input.topic, input.partition, m),
+          verdict,
+          input.batchId,
+        ),
+      ),
+    );
+    await insertOutbox(tx, input.batchId, outcomeRecords(deps, input, posted.outcomes, settledAt));
+    await moveBalances(tx, input, accounts, fresh, posted.netMovements);
     const result: SettleBatchResult = {
       batchId: input.batchId,
-      settled,
-      rejected,
-      duplicates: repeated.length,
+      settled: posted.outcomes.filter((o) => o.status === 'SETTLED').length,
+      rejected: posted.outcomes.filter((o) => o.status !== 'SETTLED').length,
+      duplicates: duplicates.length,
       deadLettered: input.deadLettered + deadLetters.length,
       alreadyApplied: false,
     };
-    // Account locks are taken here, for the last statements only (see lockAndApplyMovements).
-    const debited = lockOrder(fresh.map((c) => c.tx.debitAccount));
-    if (!(await lockAndApplyMovements(tx, accounts, debited, posted.netMovements))) {
-      throw new ConcurrentSettlementError(
-        `an account of ${input.batchId} was debited concurrently`,
-      );
-    }
     await recordBatch(tx, input, workflowId, result, settledAt);
     if (!input.replayId) {
       await advanceCursor(tx, input.topic, input.partition, input.nextOffset);
@@ -262,46 +156,162 @@ export async function settleBatch(
   });
 }
 
-function deadLetter(
-  deadLetters: DeadLetterRow[],
-  outbox: OutboxRow[],
+/** Staged messages are cleared at settlement: only an already applied batch may have none. */
+async function settledBefore(
   deps: SettleDeps,
-  input: SettleBatchInput,
-  m: { offset: string; key: string | null; value: string; headers?: Record<string, string> },
-  reason: string,
-  field: string | null,
-  message: string,
-  transactionId: string | null,
-): void {
-  deadLetters.push({
-    topic: input.topic,
-    partition: input.partition,
-    offset: m.offset,
-    key: m.key,
-    value: Buffer.from(m.value, 'utf8').toString('base64'),
-    headers: m.headers ?? null,
-    reason,
-    field,
-    message,
-    transactionId,
-    batchId: input.batchId,
+  batch: SettleBatchInput,
+  workflowId: string,
+): Promise<SettleBatchResult> {
+  return deps.db.transaction(async (tx) => {
+    const cursor = batch.replayId ? undefined : await lockCursor(tx, batch.topic, batch.partition);
+    if (cursor !== undefined && cursor >= BigInt(batch.nextOffset)) {
+      return alreadyApplied(tx, { ...batch, messages: [] }, workflowId);
+    }
+    throw new InvalidBatchError(`the staged messages of ${batch.batchId} are missing`);
   });
-  outbox.push({
-    topic: deps.topics.deadLetters,
-    key: m.key,
-    payload: m.value,
-    headers: {
-      ...m.headers,
-      ...deadLetterHeaders({
-        topic: input.topic,
-        partition: input.partition,
-        offset: m.offset,
-        reason,
-        field,
-        message,
-      }),
+}
+
+type Parsed = { m: BatchMessage; parsed: ParseResult; hash: string };
+
+/**
+ * Ingest validated already; validating again keeps the ledger safe from any producer of
+ * workflow input (replay, an older ingest version). CPU work, so before the transaction.
+ */
+function parseMessages(input: ResolvedBatch): Parsed[] {
+  return input.messages.map((m) => {
+    const parsed = parseTransactionRecord(m.key, m.value);
+    return { m, parsed, hash: parsed.ok ? contentHash(parsed.tx) : '' };
+  });
+}
+
+/**
+ * Locks the partition cursor and says where this batch applies from: undefined when the
+ * cursor is past the batch (applied before); the cursor itself when an overlapping batch
+ * (formed before a consumer restart) applied the head. Replays never touch the cursor.
+ */
+async function claimRange(tx: LedgerTx, input: ResolvedBatch): Promise<bigint | undefined> {
+  const from = BigInt(input.fromOffset);
+  if (input.replayId) return from;
+  const cursor = await lockCursor(tx, input.topic, input.partition);
+  if (cursor === undefined) {
+    throw new PredecessorPendingError(`no cursor for ${input.topic}/${input.partition} yet`);
+  }
+  if (cursor >= BigInt(input.nextOffset)) return undefined;
+  if (cursor < from) {
+    throw new PredecessorPendingError(
+      `${input.topic}/${input.partition} stands at ${cursor}, batch starts at ${input.fromOffset}`,
+    );
+  }
+  return cursor;
+}
+
+interface Rejected {
+  m: BatchMessage;
+  verdict: DeadLetterVerdict;
+}
+
+function splitFrom(
+  parsed: readonly Parsed[],
+  applyFrom: bigint,
+): { candidates: Candidate[]; invalid: Rejected[] } {
+  const candidates: Candidate[] = [];
+  const invalid: Rejected[] = [];
+  for (const { m, parsed: p, hash } of parsed) {
+    if (BigInt(m.offset) < applyFrom) continue;
+    if (!p.ok) invalid.push({ m, verdict: p });
+    else candidates.push({ ...m, tx: p.tx, id: p.tx.id, contentHash: hash });
+  }
+  return { candidates, invalid };
+}
+
+/** Same id, same content: a duplicate, no effect. Same id, other content: a conflict. */
+async function sortRepeats(tx: LedgerTx, candidates: Candidate[]) {
+  const known = await findTransactionHashes(
+    tx,
+    candidates.map((c) => c.id),
+  );
+  const { kept, duplicates, conflicts } = dedupeWithinBatch(candidates, known);
+  return { fresh: kept, duplicates, conflicts };
+}
+
+const conflictDeadLetter = (c: Candidate): Rejected => ({
+  m: c,
+  verdict: {
+    reason: 'DUPLICATE_CONFLICT',
+    field: 'id',
+    message: `id ${c.id} was seen before with different content`,
+    transactionId: c.id,
+  },
+});
+
+/** Inserts the transaction records; a row that was not new means a concurrent settlement. */
+async function writeTransactions(
+  tx: LedgerTx,
+  input: ResolvedBatch,
+  fresh: readonly Candidate[],
+  outcomes: ReturnType<typeof postBatch>['outcomes'],
+  settledAt: Date,
+): Promise<void> {
+  const rows: TransactionRow[] = fresh.map((c, i) => {
+    const outcome = outcomes[i];
+    return {
+      id: c.tx.id,
+      contentHash: c.contentHash,
+      debitAccount: c.tx.debitAccount,
+      creditAccount: c.tx.creditAccount,
+      amount: formatAmount(c.tx.amount),
+      currency: c.tx.currency,
+      occurredAt: c.tx.occurredAt,
+      reference: c.tx.reference ?? null,
+      status: outcome.status,
+      reason: outcome.status === 'REJECTED' ? outcome.reason : null,
+      offset: c.offset,
+    };
+  });
+  const inserted = await insertTransactions(tx, input, rows, settledAt);
+  if (inserted !== rows.length) {
+    throw new ConcurrentSettlementError(
+      `${rows.length - inserted} transaction ids of ${input.batchId} were settled concurrently`,
+    );
+  }
+}
+
+/** The outcome events of the batch, for the outbox (published after the commit). */
+function outcomeRecords(
+  deps: SettleDeps,
+  input: ResolvedBatch,
+  outcomes: ReturnType<typeof postBatch>['outcomes'],
+  settledAt: Date,
+): OutboxRow[] {
+  return outcomes.map((outcome) => ({
+    topic: deps.topics.outcomes,
+    message: {
+      key: outcome.transactionId,
+      value: serializeSettlementEvent(
+        buildSettlementEvent({
+          id: outcome.transactionId,
+          status: outcome.status,
+          reason: outcome.status === 'REJECTED' ? outcome.reason : undefined,
+          batchId: input.batchId,
+          settledAt,
+        }),
+      ),
     },
-  });
+  }));
+}
+
+/** Account locks are taken here, for the last statements only (see lockAndApplyMovements). */
+async function moveBalances(
+  tx: LedgerTx,
+  input: ResolvedBatch,
+  accounts: Awaited<ReturnType<typeof readAccounts>>,
+  fresh: readonly Candidate[],
+  movements: ReturnType<typeof postBatch>['netMovements'],
+): Promise<void> {
+  const debited = lockOrder(fresh.map((c) => c.tx.debitAccount));
+  if (!(await lockAndApplyMovements(tx, accounts, debited, movements))) {
+    throw new ConcurrentSettlementError(`an account of ${input.batchId} was debited concurrently`);
+  }
 }
 
 async function recordBatch(

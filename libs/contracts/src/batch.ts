@@ -15,7 +15,11 @@ export interface BatchMessage {
   value: string;
   /** Broker timestamp, epoch milliseconds as a decimal string. */
   timestamp: string;
-  headers?: Record<string, string>;
+  /**
+   * Original headers as [key, value base64] pairs, in order (a key may repeat); batches
+   * formed by older versions hold an object of UTF-8 strings. libs/records reads both.
+   */
+  headers?: [string, string][] | Record<string, string>;
 }
 
 export interface SettleBatchInput {

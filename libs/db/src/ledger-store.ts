@@ -4,6 +4,7 @@ import type { SettleBatchInput } from '@settlement/contracts';
 import type { PgTransaction } from 'drizzle-orm/pg-core';
 import type { PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
 import type * as schema from './schema';
+import type { Database } from './client';
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
 
 /**
@@ -224,9 +225,10 @@ export interface DeadLetterRow {
   partition: number;
   offset: string;
   key: string | null;
-  /** Original bytes, base64. */
+  /** Original bytes, base64, whole whatever their size. */
   value: string;
-  headers: Record<string, string> | null;
+  /** Readable view: key to UTF-8 text, a repeated key to its values (libs/records). */
+  headers: Record<string, string | string[]> | null;
   reason: string;
   field: string | null;
   message: string;
@@ -234,46 +236,60 @@ export interface DeadLetterRow {
   batchId: string | null;
 }
 
-/** Idempotent by (topic, partition, offset): a redelivered or replayed message is recorded once. */
+/**
+ * Idempotent by (topic, partition, offset): a redelivered or replayed message is recorded
+ * once. Returns the source offsets that were new.
+ */
 export async function insertDeadLetters(
   db: { execute: LedgerTx['execute'] },
   rows: readonly DeadLetterRow[],
-): Promise<number> {
-  if (rows.length === 0) return 0;
-  const inserted = await db.execute(
+): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const inserted = await db.execute<{ offset: string; topic: string; partition: number }>(
     sql`insert into dead_letters (topic, partition, "offset", key, value, headers, reason, field, message, transaction_id, batch_id)
         select d.topic, d.partition, d."offset", d.key, d.value, d.headers::jsonb, d.reason, d.field, d.message,
           d."transactionId", d."batchId"
         from json_to_recordset(${jsonParam(rows)}::json) as d(topic text, partition int, "offset" bigint, key text,
           value text, headers json, reason text, field text, message text, "transactionId" text, "batchId" text)
-        on conflict (topic, partition, "offset") do nothing`,
+        on conflict (topic, partition, "offset") do nothing
+        returning topic, partition, "offset"::text`,
   );
-  return inserted.count;
+  return new Set(inserted.map((r) => `${r.topic}/${r.partition}/${r.offset}`));
+}
+
+/**
+ * One Kafka record waiting in the outbox. Outcomes are UTF-8 JSON (`key`, `value` as text);
+ * dead letters keep arbitrary bytes (`encoding: 'base64'` for key and value, headers as
+ * [key, base64] pairs). Rows written before the list form hold headers as an object.
+ */
+export interface OutboxMessage {
+  key: string | null;
+  value: string;
+  encoding?: 'base64';
+  headers?: [string, string][] | Record<string, string> | null;
+  /** The record's stable dedupe key when it is not its key (dead letters). */
+  dedupeKey?: string;
 }
 
 export interface OutboxRow {
   topic: string;
-  key: string | null;
-  payload: string;
-  headers: Record<string, string> | null;
+  message: OutboxMessage;
 }
 
 /**
  * Writes a batch's outbox: one row per topic, the messages as a JSON array in order; a
- * second write for the same batch and topic (replay: dead letters, then conflicts) appends.
+ * second write for the same batch and topic (dead letters from ingest, then conflicts from
+ * settlement) appends.
  */
 export async function insertOutbox(
-  tx: LedgerTx,
+  tx: { execute: LedgerTx['execute'] },
   batchId: string,
   rows: readonly OutboxRow[],
 ): Promise<void> {
-  const byTopic = new Map<
-    string,
-    { key: string | null; value: string; headers: Record<string, string> | null }[]
-  >();
+  const byTopic = new Map<string, OutboxMessage[]>();
   for (const r of rows) {
     const messages = byTopic.get(r.topic) ?? [];
-    messages.push({ key: r.key, value: r.payload, headers: r.headers });
+    messages.push(r.message);
     byTopic.set(r.topic, messages);
   }
   for (const [topic, messages] of byTopic) {
@@ -287,25 +303,66 @@ export async function insertOutbox(
   }
 }
 
+/** A dead letter as built by libs/records: the database row and the DLQ record. */
+export interface DeadLetterWrite {
+  row: DeadLetterRow;
+  record: OutboxMessage;
+}
+
+/**
+ * Records dead letters and queues the DLQ records of those that were new in the same
+ * transaction: a message already dead-lettered (a redelivery, a re-formed batch, a replay)
+ * is neither recorded nor published again.
+ */
+export async function recordDeadLetters(
+  tx: { execute: LedgerTx['execute'] },
+  batchId: string,
+  topic: string,
+  deadLetters: readonly DeadLetterWrite[],
+): Promise<number> {
+  if (deadLetters.length === 0) return 0;
+  const fresh = await insertDeadLetters(
+    tx,
+    deadLetters.map((d) => d.row),
+  );
+  const records = deadLetters
+    .filter((d) => fresh.has(`${d.row.topic}/${d.row.partition}/${d.row.offset}`))
+    .map((d) => ({ topic, message: d.record }));
+  await insertOutbox(tx, batchId, records);
+  return records.length;
+}
+
 /**
  * Records a batch as PENDING before its workflow starts (admin lists it; a redelivery finds
- * it). With `staged`, the batch's valid messages wait here for the settle activity and the
- * workflow input carries only the reference.
+ * it), in one transaction with the range's dead letters and their outbox entry (published by
+ * the batch's workflow). With `staged`, the batch's valid messages wait here for the settle
+ * activity and the workflow input carries only the reference.
  */
 export async function recordPendingBatch(
-  db: { execute: LedgerTx['execute'] },
+  db: Pick<Database, 'transaction'>,
   input: SettleBatchInput,
   workflowId: string,
-  options: { messageCount: number; staged: boolean },
+  options: {
+    messageCount: number;
+    staged: boolean;
+    /** The range's dead letters and the DLQ topic their records go to. */
+    deadLetters?: { topic: string; items: readonly DeadLetterWrite[] };
+  },
 ): Promise<void> {
-  await db.execute(sql`
-    insert into batches (id, topic, partition, from_offset, next_offset, workflow_id, status, message_count,
-      dead_lettered, closed_at, staged_messages)
-    values (${input.batchId}, ${input.topic}, ${input.partition}, ${input.fromOffset}::bigint,
-      ${input.nextOffset}::bigint, ${workflowId}, 'PENDING', ${options.messageCount}, ${input.deadLettered},
-      to_timestamp(${input.closedAt}::double precision / 1000),
-      ${options.staged ? JSON.stringify(input.messages ?? []) : null})
-    on conflict (id) do nothing`);
+  await db.transaction(async (tx) => {
+    if (options.deadLetters) {
+      const { topic, items } = options.deadLetters;
+      await recordDeadLetters(tx, input.batchId, topic, items);
+    }
+    await tx.execute(sql`
+      insert into batches (id, topic, partition, from_offset, next_offset, workflow_id, status, message_count,
+        dead_lettered, closed_at, staged_messages)
+      values (${input.batchId}, ${input.topic}, ${input.partition}, ${input.fromOffset}::bigint,
+        ${input.nextOffset}::bigint, ${workflowId}, 'PENDING', ${options.messageCount}, ${input.deadLettered},
+        to_timestamp(${input.closedAt}::double precision / 1000),
+        ${options.staged ? JSON.stringify(input.messages ?? []) : null})
+      on conflict (id) do nothing`);
+  });
 }
 
 /** The PENDING batch whose staged messages hold transaction `id`, if any. */

@@ -183,7 +183,7 @@ export const deadLetters = pgTable(
     key: text('key'),
     /** Original bytes, base64 (bytea would do; base64 keeps the row JSON-friendly). */
     value: text('value').notNull(),
-    headers: jsonb('headers').$type<Record<string, string>>(),
+    headers: jsonb('headers').$type<Record<string, string | string[]>>(),
     reason: text('reason', { enum: DEAD_LETTER_REASONS }).notNull(),
     field: text('field'),
     message: text('message').notNull(),
@@ -200,6 +200,10 @@ export const deadLetters = pgTable(
     ),
     index('dead_letters_created_idx').on(t.createdAt, t.id),
     index('dead_letters_reason_idx').on(t.reason, t.id),
+    // A resubmitted message that failed again names its predecessor in this header.
+    index('dead_letters_resubmission_idx')
+      .on(sql`(${t.headers} ->> 'x-dead-letter-id')`)
+      .where(sql`${t.headers} ? 'x-dead-letter-id'`),
   ],
 );
 
@@ -385,5 +389,113 @@ export const cyclePositions = pgTable(
     check('cycle_positions_net', sql`${t.net} = ${t.credits} - ${t.debits}`),
     // The previous cycle's closing balance of an account: the latest cycle id before this one.
     index('cycle_positions_account_idx').on(t.accountId, t.currency, t.cycleId),
+  ],
+);
+
+/** Where a dead letter stands; OPEN is the absence of a dead_letter_repairs row. */
+export const DEAD_LETTER_STATUSES = ['OPEN', 'PROPOSED', 'RESUBMITTED', 'DISCARDED'] as const;
+export type DeadLetterStatus = (typeof DEAD_LETTER_STATUSES)[number];
+
+/**
+ * What operators did with a dead letter (docs/operations.md, "Repairing a dead letter"): a
+ * proposed correction, its approval by a different operator, the resubmission, or the write-off.
+ * A RESUBMITTED row is also its own outbox entry: the message to publish to the source topic
+ * is written here in the transaction that changes the state, and `published_at` marks it sent.
+ */
+export const deadLetterRepairs = pgTable(
+  'dead_letter_repairs',
+  {
+    deadLetterId: bigint('dead_letter_id', { mode: 'bigint' })
+      .primaryKey()
+      .references(() => deadLetters.id),
+    status: text('status', { enum: ['PROPOSED', 'RESUBMITTED', 'DISCARDED'] }).notNull(),
+    /** The corrected message value (UTF-8 JSON), null for a resubmission as is. */
+    correctedValue: text('corrected_value'),
+    proposedBy: text('proposed_by'),
+    proposedAt: timestamp('proposed_at', { withTimezone: true }),
+    approvedBy: text('approved_by'),
+    approvedAt: timestamp('approved_at', { withTimezone: true }),
+    resubmittedBy: text('resubmitted_by'),
+    resubmittedAt: timestamp('resubmitted_at', { withTimezone: true }),
+    /** The bulk re-drive that resubmitted it, if any. */
+    redriveId: text('redrive_id'),
+    discardedBy: text('discarded_by'),
+    discardedAt: timestamp('discarded_at', { withTimezone: true }),
+    discardReason: text('discard_reason'),
+    /** The message to publish (key UTF-8, value base64, headers incl. x-dead-letter-id). */
+    messageTopic: text('message_topic'),
+    messageKey: text('message_key'),
+    messageValue: text('message_value'),
+    messageHeaders: jsonb('message_headers').$type<Record<string, string>>(),
+    /** The transaction id the resubmitted message carries (links to its outcome). */
+    transactionId: text('transaction_id'),
+    publishAttempts: integer('publish_attempts').notNull().default(0),
+    /** A publisher's lease: another publisher leaves the row alone until it expires. */
+    claimedUntil: timestamp('claimed_until', { withTimezone: true }),
+    publishedAt: timestamp('published_at', { withTimezone: true }),
+    publishedPartition: integer('published_partition'),
+    publishedOffset: offsetInt8('published_offset'),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    check(
+      'dead_letter_repairs_status',
+      sql`${t.status} in ('PROPOSED', 'RESUBMITTED', 'DISCARDED')`,
+    ),
+    // Four eyes, enforced by the database too: nobody approves their own correction.
+    check(
+      'dead_letter_repairs_four_eyes',
+      sql`${t.approvedBy} is null or ${t.approvedBy} <> ${t.proposedBy}`,
+    ),
+    check(
+      'dead_letter_repairs_resubmitted_has_message',
+      sql`${t.status} <> 'RESUBMITTED' or (${t.messageValue} is not null and ${t.messageTopic} is not null)`,
+    ),
+    check(
+      'dead_letter_repairs_discard_reason',
+      sql`${t.status} <> 'DISCARDED' or ${t.discardReason} is not null`,
+    ),
+    index('dead_letter_repairs_status_idx').on(t.status, t.deadLetterId),
+    index('dead_letter_repairs_unpublished_idx')
+      .on(t.resubmittedAt)
+      .where(sql`${t.status} = 'RESUBMITTED' and ${t.publishedAt} is null`),
+    index('dead_letter_repairs_redrive_idx').on(t.redriveId),
+    index('dead_letter_repairs_transaction_idx').on(t.transactionId),
+  ],
+);
+
+export const REDRIVE_STATUSES = ['RUNNING', 'COMPLETED', 'CANCELLED', 'FAILED'] as const;
+
+/** Bulk re-drives of dead letters; progress is written by the redrive workflow per chunk. */
+export const deadLetterRedrives = pgTable(
+  'dead_letter_redrives',
+  {
+    id: text('id').primaryKey(),
+    workflowId: text('workflow_id').notNull(),
+    /** {reason?, since?, until?}: which OPEN dead letters, as requested. */
+    filter: jsonb('filter').$type<Record<string, unknown>>().notNull(),
+    /** The newest dead letter id when the re-drive started: later ones are not in it. */
+    maxDeadLetterId: bigint('max_dead_letter_id', { mode: 'bigint' }).notNull(),
+    status: text('status', { enum: REDRIVE_STATUSES }).notNull(),
+    /** The last dead letter id handled: a resumed workflow continues after it. */
+    cursor: bigint('cursor', { mode: 'bigint' })
+      .notNull()
+      .default(sql`0`),
+    matched: integer('matched').notNull(),
+    resubmitted: integer('resubmitted').notNull().default(0),
+    skipped: integer('skipped').notNull().default(0),
+    requestedBy: text('requested_by').notNull(),
+    error: text('error'),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [
+    check(
+      'dead_letter_redrives_status',
+      sql`${t.status} in ('RUNNING', 'COMPLETED', 'CANCELLED', 'FAILED')`,
+    ),
+    index('dead_letter_redrives_created_idx').on(t.createdAt, t.id),
   ],
 );

@@ -1,0 +1,34 @@
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import type { Database } from './client';
+import type { OutboxMessage } from './ledger-store';
+import { outbox } from './schema';
+
+export interface PendingOutboxRow {
+  id: bigint;
+  topic: string;
+  messages: OutboxMessage[];
+}
+
+/** A batch's outbox rows not yet published, in writing order. */
+export async function loadUnpublishedOutbox(
+  db: Pick<Database, 'select'>,
+  batchId: string,
+): Promise<PendingOutboxRow[]> {
+  const rows = await db
+    .select({ id: outbox.id, topic: outbox.topic, messages: outbox.messages })
+    .from(outbox)
+    .where(and(eq(outbox.batchId, batchId), isNull(outbox.publishedAt)))
+    .orderBy(asc(outbox.id));
+  return rows.map((r) => ({ ...r, messages: JSON.parse(r.messages) as OutboxMessage[] }));
+}
+
+export async function markOutboxPublished(
+  db: Pick<Database, 'update'>,
+  ids: readonly bigint[],
+): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .update(outbox)
+    .set({ publishedAt: sql`now()` })
+    .where(inArray(outbox.id, [...ids]));
+}

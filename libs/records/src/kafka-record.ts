@@ -1,0 +1,43 @@
+import type { KafkaMessage, Message } from 'kafkajs';
+import { DEDUPE_KEY_HEADER } from '@settlement/contracts';
+import type { OutboxMessage } from '@settlement/db';
+import type { SourceRecord } from './dead-letter';
+import { headersFromKafka, headersToKafka, loadHeaders, type HeaderList } from './headers';
+
+/** A consumed message as the source record every reader of the topic works with. */
+export function sourceOfKafka(topic: string, partition: number, m: KafkaMessage): SourceRecord {
+  return {
+    topic,
+    partition,
+    offset: m.offset,
+    key: m.key ?? null,
+    value: m.value ?? null,
+    headers: headersFromKafka(m.headers),
+  };
+}
+
+/**
+ * The Kafka record of an outbox message, with the dedupe-key header (the dead letter's
+ * source position, or the outcome's transaction id).
+ */
+export function outboxToKafka(m: OutboxMessage): Message {
+  const base64 = m.encoding === 'base64';
+  const headers: HeaderList = loadHeaders(m.headers);
+  const dedupeKey = m.dedupeKey ?? m.key;
+  if (dedupeKey !== null && dedupeKey !== undefined)
+    headers.push([DEDUPE_KEY_HEADER, Buffer.from(dedupeKey, 'utf8')]);
+  return {
+    key: m.key === null ? null : base64 ? Buffer.from(m.key, 'base64') : m.key,
+    value: base64 ? Buffer.from(m.value, 'base64') : m.value,
+    headers: headersToKafka(headers),
+  };
+}
+
+/** Bytes a record adds to a produce request (key, value, headers and framing). */
+export function recordSize(m: Message): number {
+  let n = 64;
+  if (m.key) n += typeof m.key === 'string' ? Buffer.byteLength(m.key) : m.key.length;
+  if (m.value) n += typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length;
+  for (const [k, v] of headersFromKafka(m.headers)) n += Buffer.byteLength(k) + v.length + 8;
+  return n;
+}
