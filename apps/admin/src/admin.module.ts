@@ -11,7 +11,10 @@ import {
   TEMPORAL_CLIENT,
   infrastructureChecks,
 } from '@settlement/platform';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { AuthGuard, TOKENS } from './auth/auth.guard';
+import { TokenRateLimitGuard } from './auth/rate-limit.guard';
+import { TokenFileWatcher } from './auth/token-rotation';
 import type { TokenRegistry } from './auth/tokens';
 import type { AdminAppConfig } from './config';
 import { AccountsController } from './controllers/accounts.controller';
@@ -37,6 +40,10 @@ export class AdminModule {
           kafka: true,
           temporal: true,
         }),
+        ThrottlerModule.forRoot({
+          throttlers: [{ ttl: 60_000, limit: config.ADMIN_RATE_LIMIT_PER_MINUTE }],
+          errorMessage: `rate limit: at most ${config.ADMIN_RATE_LIMIT_PER_MINUTE} requests per minute per token`,
+        }),
       ],
       controllers: [
         HealthController,
@@ -47,7 +54,10 @@ export class AdminModule {
       ],
       providers: [
         { provide: TOKENS, useValue: tokens },
+        // Guards run in this order: who is calling, then how often.
         { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_GUARD, useClass: TokenRateLimitGuard },
+        TokenFileWatcher,
         { provide: APP_FILTER, useClass: ErrorFilter },
         { provide: APP_PIPE, useClass: SafeInputPipe },
         KafkaAdminService,

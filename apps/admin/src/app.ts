@@ -3,10 +3,12 @@ import type { INestApplication } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import express from 'express';
+import helmet from 'helmet';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { AdminModule } from './admin.module';
 import { authenticate } from './auth/authenticate.middleware';
-import { TokenRegistry } from './auth/tokens';
+import { loadTokens } from './auth/token-rotation';
+import type { TokenRegistry } from './auth/tokens';
 import { jsonBody } from './http/body';
 import type { AdminAppConfig } from './config';
 
@@ -15,14 +17,15 @@ import type { AdminAppConfig } from './config';
  * guard, the JSON error filter, and OpenAPI docs with Swagger UI at /docs.
  */
 export async function createAdminApp(config: AdminAppConfig): Promise<INestApplication> {
-  const tokens = TokenRegistry.fromConfig(config);
+  const tokens = loadTokens(config);
   const app = await NestFactory.create(AdminModule.forRoot(config, tokens), httpServer(tokens), {
     bufferLogs: true,
     // Bodies are parsed by jsonBody() after authentication: JSON only, bounded.
     bodyParser: false,
   });
   app.useLogger(app.get(PinoNestLogger));
-  app.enableShutdownHooks();
+  // SIGHUP is not a shutdown here: it reloads the tokens file (auth/token-rotation.ts).
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -52,6 +55,9 @@ function httpServer(tokens: TokenRegistry): ExpressAdapter {
   server.set('case sensitive routing', true);
   server.set('strict routing', true);
   server.disable('x-powered-by');
+  // helmet's defaults (CSP, HSTS, nosniff, frame denial...); Swagger UI loads its script and
+  // styles from /docs itself, which the default CSP allows.
+  server.use(helmet());
   server.use(authenticate(tokens));
   server.use(jsonBody());
   return new ExpressAdapter(server);

@@ -103,7 +103,19 @@ const adminSchema = z.object({
   /** Further tokens, comma separated, for rotation. */
   ADMIN_OPERATOR_TOKENS: csv.default([]),
   ADMIN_READONLY_TOKENS: csv.default([]),
+  /** One budget for all replays together (messages read per second, summed over replays). */
   REPLAY_MAX_MESSAGES_PER_SECOND: positiveInt.default(5000),
+  /** Topics a replay may read; empty means KAFKA_TOPIC only (never outcomes, DLQ or internals). */
+  REPLAY_SOURCE_TOPICS: csv.default([]),
+  /** Replays RUNNING at once; another start answers 409 until one finishes or is cancelled. */
+  REPLAY_MAX_RUNNING: positiveInt.default(2),
+  /** Requests per token per minute on the admin API (429 beyond). */
+  ADMIN_RATE_LIMIT_PER_MINUTE: positiveInt.default(600),
+  /**
+   * A file of further tokens, re-read on change and on SIGHUP (rotation without a restart):
+   * one `operator name:token` or `readonly name:token` per line.
+   */
+  ADMIN_TOKENS_FILE: z.string().optional(),
 });
 
 const defaults: Record<string, string> = {

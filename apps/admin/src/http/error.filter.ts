@@ -3,6 +3,7 @@ import type { DatabaseHandle } from '@settlement/db';
 import { DATABASE, LOGGER, type Logger } from '@settlement/platform';
 import type { AuthedRequest } from '../auth/auth.guard';
 import { recordAudit } from '../audit';
+import { CONTROL_CHARACTERS } from './safe-input.pipe';
 
 const CODES: Record<number, string> = {
   400: 'BAD_REQUEST',
@@ -80,7 +81,7 @@ function dataException(e: unknown): Answer | undefined {
 
 /** Audit columns are text: no NUL or control characters, and bounded. */
 const auditText = (s: string) =>
-  s.replace(/[\u0000-\u001f\u007f]/g, '\ufffd').slice(0, AUDIT_TEXT_MAX);
+  s.replace(new RegExp(CONTROL_CHARACTERS.source, 'g'), '\ufffd').slice(0, AUDIT_TEXT_MAX);
 
 /**
  * Every error leaves as `{"error", "message"}` (plus any extra fields the thrower gave, such

@@ -2,13 +2,14 @@ import { Injectable, type ArgumentMetadata, type PipeTransform } from '@nestjs/c
 import { badRequest } from './errors';
 
 /** Path ids and query values are names, numbers and cursors: never control characters. */
-const CONTROL = /[\u0000-\u001f\u007f]/;
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 export const MAX_PARAM_LENGTH = 256;
 
 function check(field: string, value: unknown): void {
   if (Array.isArray(value)) return value.forEach((v) => check(field, v));
   if (typeof value !== 'string') return;
-  if (CONTROL.test(value)) {
+  if (CONTROL_CHARACTERS.test(value)) {
     throw badRequest(`field '${field}': must not contain control characters`);
   }
   if (value.length > MAX_PARAM_LENGTH) {
