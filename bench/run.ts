@@ -41,6 +41,8 @@ const PACED_SECONDS = Number(process.env.BENCH_PACED_SECONDS ?? 60);
 const STACK_PIDS = process.env.STACK_STATE_DIR
   ? path.join(process.env.STACK_STATE_DIR, 'pids')
   : path.join(ROOT, '.stack', 'pids');
+/** Extra node flags for the apps and bench processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const say = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -83,7 +85,7 @@ async function createTopics(kafka: Kafka, label: string) {
 }
 
 function spawnBench(file: string, env: NodeJS.ProcessEnv): Child {
-  const proc = spawn(process.execPath, [path.join(ROOT, 'dist/bench', file)], {
+  const proc = spawn(process.execPath, [...NODE_ARGS, path.join(ROOT, 'dist/bench', file)], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -205,8 +207,8 @@ async function scenario(
     let ingest: Child;
     let worker: Child | undefined;
     if (name === 'micro-batch' || name === 'paced') {
-      worker = spawnApp('worker', env, 'ignore');
-      ingest = spawnApp('ingest', env, 'ignore');
+      worker = spawnApp('worker', env, 'ignore', NODE_ARGS);
+      ingest = spawnApp('ingest', env, 'ignore', NODE_ARGS);
       children.push(ingest, worker);
       await waitHealthy(Number(env.WORKER_HTTP_PORT));
       await waitHealthy(Number(env.INGEST_HTTP_PORT));

@@ -16,12 +16,16 @@ export function appNames(): string[] {
   return ['worker', 'ingest', 'admin'];
 }
 
+/** Locally a settlement cycle cuts off every minute, so `npm start` and the demo show cycles. */
+export const LOCAL_CYCLE_CRON = '@every 1m';
+
 /**
  * The local scripts' environment: when no admin token is configured (CONTRACT.md), one is
  * generated for this run and printed, so the admin API starts and an operator can use it.
  */
 export function localEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env = { ...base };
+  env.SETTLEMENT_CYCLE_CRON ||= LOCAL_CYCLE_CRON;
   if (!env.ADMIN_TOKEN && !env.ADMIN_OPERATOR_TOKENS && !env.ADMIN_READONLY_TOKENS) {
     env.ADMIN_TOKEN = randomBytes(24).toString('hex');
     console.error(`[settlement] ADMIN_TOKEN was unset; generated for this run: ${env.ADMIN_TOKEN}`);
@@ -33,8 +37,10 @@ export function spawnApp(
   name: string,
   env: NodeJS.ProcessEnv,
   stdio: 'inherit' | 'ignore' | 'pipe' = 'inherit',
+  nodeArgs: readonly string[] = [],
 ): Child {
-  const proc = spawn(process.execPath, [path.join(ROOT, 'dist/apps', name, 'src/main.js')], {
+  const main = path.join(ROOT, 'dist/apps', name, 'src/main.js');
+  const proc = spawn(process.execPath, [...nodeArgs, main], {
     cwd: ROOT,
     env,
     stdio: ['ignore', stdio, stdio],

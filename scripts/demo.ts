@@ -28,6 +28,54 @@ import {
 
 const say = (s: string) => process.stderr.write(`[demo] ${s}\n`);
 
+type CycleView = {
+  cycleId: string;
+  workflowId: string;
+  status: string;
+  windowStart: string;
+  cutoff: string;
+  transactions: number;
+  totals: Record<string, { debits: string; credits: string }>;
+  error?: string | null;
+};
+
+/**
+ * Closes a settlement cycle right after the load (an operator's POST /admin/cycles; the
+ * Schedule cuts off every minute as well) and waits until it has completed: its window,
+ * transaction count and per-currency totals go into the summary.
+ */
+async function settlementCycle(adminUrl: string, token: string): Promise<CycleView> {
+  const call = async (path: string, init: RequestInit = {}) => {
+    const res = await fetch(`${adminUrl}${path}`, {
+      ...init,
+      headers: { Authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const cutoff = new Date(Math.ceil((Date.now() + 1) / 1000) * 1000);
+  await new Promise((r) => setTimeout(r, cutoff.getTime() - Date.now() + 50));
+  say(`closing a settlement cycle at ${cutoff.toISOString()}`);
+  const started = await call('/admin/cycles', {
+    method: 'POST',
+    body: JSON.stringify({ cutoff: cutoff.toISOString() }),
+  });
+  // 409: a scheduled cycle cut off later in the meantime; it covers the load as well.
+  const cycleId =
+    started.status === 202
+      ? String(started.body.cycleId)
+      : String(
+          ((await call('/admin/cycles?limit=1')).body.items as { cycleId: string }[])[0].cycleId,
+        );
+  const deadline = Date.now() + 600_000;
+  for (;;) {
+    const { body } = await call(`/admin/cycles/${cycleId}`);
+    const cycle = body as unknown as CycleView;
+    if (cycle.status === 'COMPLETED' || cycle.status === 'FAILED') return cycle;
+    if (Date.now() > deadline) throw new Error(`cycle ${cycleId} is still ${cycle.status}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 function run(cmd: string, args: string[]): void {
   say(`$ ${cmd} ${args.join(' ')}`);
   const r = spawnSync(cmd, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
@@ -57,6 +105,7 @@ async function main(): Promise<void> {
   try {
     await waitHealthy(Number(process.env.WORKER_HTTP_PORT ?? 3002));
     await waitHealthy(Number(process.env.INGEST_HTTP_PORT ?? 3001));
+    await waitHealthy(Number(process.env.ADMIN_PORT ?? 3000));
     say(`apps up: ${children.map((c) => `${c.name} (pid ${c.proc.pid})`).join(', ')}`);
     await producer.connect();
     const runId = `demo${randomBytes(3).toString('hex')}`;
@@ -86,6 +135,10 @@ async function main(): Promise<void> {
     );
     const seconds = (Date.now() - started) / 1000;
     const reconciled = JSON.stringify(actual) === JSON.stringify(expected);
+    const cycle = await settlementCycle(
+      `http://127.0.0.1:${process.env.ADMIN_PORT ?? 3000}`,
+      env.ADMIN_TOKEN ?? '',
+    );
     const summary = {
       runId,
       sent: gen.sent,
@@ -95,6 +148,7 @@ async function main(): Promise<void> {
       seconds: Number(seconds.toFixed(1)),
       messagesPerSecond: Math.round((count / seconds) * 10) / 10,
       temporalUi: 'http://127.0.0.1:8233/namespaces/default/workflows',
+      cycle,
     };
     const line = (k: string, v: number | string) =>
       process.stdout.write(`  ${k.padEnd(28)} ${v}\n`);
@@ -109,9 +163,21 @@ async function main(): Promise<void> {
     line('total outcomes', `${actual.total} of ${expected.total} sent`);
     line('reconciled with loadgen', reconciled ? 'yes, exactly' : 'NO');
     line('throughput', `${summary.messagesPerSecond} messages/s over ${summary.seconds} s`);
+    line(
+      `settlement cycle ${cycle.cycleId}`,
+      `${cycle.status}${cycle.error ? ` (${cycle.error})` : ''}`,
+    );
+    line('  window', `(${cycle.windowStart}, ${cycle.cutoff}]`);
+    line('  transactions settled', cycle.transactions);
+    for (const [currency, t] of Object.entries(cycle.totals))
+      line(`  ${currency} totals`, `debits ${t.debits}, credits ${t.credits}`);
+    line(
+      '  in the Temporal Web UI',
+      `${summary.temporalUi}/${encodeURIComponent(cycle.workflowId)}`,
+    );
     line('Temporal Web UI', summary.temporalUi);
     process.stdout.write(`${JSON.stringify(summary)}\n`);
-    if (!reconciled) process.exitCode = 2;
+    if (!reconciled || cycle.status !== 'COMPLETED') process.exitCode = 2;
   } finally {
     await producer.disconnect().catch(() => undefined);
     await database.close();

@@ -21,7 +21,7 @@ TEMPORAL_PORT="${STACK_TEMPORAL_PORT:-7233}"
 TEMPORAL_UI_PORT="${STACK_TEMPORAL_UI_PORT:-8233}"
 PG_PORT="${STACK_PG_PORT:-5432}"
 PG_DATABASES=(settlement settlement_test)
-KAFKA_TOPICS=("transactions:8" "transactions.dlq:4" "settlements:8")
+KAFKA_TOPICS=("transactions:8" "transactions.dlq:4" "settlements:8" "settlement-cycles:1")
 # Custom search attributes the workflows set (name:type), registered on every stack:up
 # (docs/temporal-ui.md). The dev server's SQLite visibility holds at most 3 Int, 3 Double,
 # 10 Keyword and 3 KeywordList custom attributes per namespace: counts are Double, exact to 2^53.
@@ -29,6 +29,9 @@ TEMPORAL_SEARCH_ATTRIBUTES=(
   "SettlementTopic:Keyword" "SettlementPartition:Keyword" "SettlementFirstOffset:Int" "SettlementLastOffset:Int"
   "SettlementSettled:Double" "SettlementRejected:Double" "SettlementDeadLettered:Double"
   "SettlementDeadLetterReasons:KeywordList" "SettlementStatus:Keyword" "SettlementReplayId:Keyword"
+  # settlementCycle (docs/settlement-cycles.md)
+  "SettlementCycleCutoff:Datetime" "SettlementCycleWindowStart:Datetime" "SettlementCycleStatus:Keyword"
+  "SettlementCycleTransactions:Int" "SettlementCycleTotals:KeywordList"
 )
 
 # Timeouts (seconds). Every wait is bounded.

@@ -19,6 +19,10 @@ import type { TokenRegistry } from './auth/tokens';
 import type { AdminAppConfig } from './config';
 import { AccountsController } from './controllers/accounts.controller';
 import { ConsumersController } from './controllers/consumers.controller';
+import { DeadLettersController } from './controllers/dead-letters.controller';
+import { SessionController } from './controllers/session.controller';
+import { CyclesController } from './controllers/cycles.controller';
+import { CycleScheduleService } from './cycle-schedule.service';
 import { LookupsController } from './controllers/lookups.controller';
 import { ReplaysController } from './controllers/replays.controller';
 import { ErrorFilter } from './http/error.filter';
@@ -26,6 +30,9 @@ import { SafeInputPipe } from './http/safe-input.pipe';
 import { KafkaAdminService } from './kafka-admin.service';
 import { AccountsUseCases } from './usecases/accounts';
 import { ConsumerUseCases } from './usecases/consumers';
+import { DeadLetterUseCases } from './usecases/dead-letters';
+import { ResubmissionPublisher } from './resubmission-publisher.service';
+import { CycleUseCases } from './usecases/cycles';
 import { LookupUseCases } from './usecases/lookups';
 import { ReplayUseCases } from './usecases/replays';
 
@@ -51,6 +58,9 @@ export class AdminModule {
         LookupsController,
         ConsumersController,
         ReplaysController,
+        DeadLettersController,
+        SessionController,
+        CyclesController,
       ],
       providers: [
         { provide: TOKENS, useValue: tokens },
@@ -65,6 +75,10 @@ export class AdminModule {
         LookupUseCases,
         ConsumerUseCases,
         ReplayUseCases,
+        ResubmissionPublisher,
+        DeadLetterUseCases,
+        CycleUseCases,
+        CycleScheduleService,
         {
           provide: READINESS_CHECKS,
           inject: [DATABASE, KAFKA, TEMPORAL_CLIENT],

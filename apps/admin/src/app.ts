@@ -7,6 +7,7 @@ import helmet from 'helmet';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { AdminModule } from './admin.module';
 import { authenticate } from './auth/authenticate.middleware';
+import { serveConsole } from './console';
 import { loadTokens } from './auth/token-rotation';
 import type { TokenRegistry } from './auth/tokens';
 import { jsonBody } from './http/body';
@@ -60,5 +61,6 @@ function httpServer(tokens: TokenRegistry): ExpressAdapter {
   server.use(helmet());
   server.use(authenticate(tokens));
   server.use(jsonBody());
+  serveConsole(server);
   return new ExpressAdapter(server);
 }

@@ -2,7 +2,7 @@ import { ConfigError, loadConfig } from '@settlement/config';
 import { parseNamedToken } from './auth/tokens';
 
 export const loadAdminConfig = (env: NodeJS.ProcessEnv = process.env) => {
-  const config = loadConfig(['admin', 'database', 'kafka', 'temporal'], env);
+  const config = loadConfig(['admin', 'database', 'kafka', 'temporal', 'cycles'], env);
   const tokens = [
     config.ADMIN_TOKEN,
     ...config.ADMIN_OPERATOR_TOKENS,

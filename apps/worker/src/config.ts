@@ -1,4 +1,5 @@
 import { loadConfig } from '@settlement/config';
 
-export const loadWorkerConfig = () => loadConfig(['kafka', 'temporal', 'database', 'worker']);
+export const loadWorkerConfig = () =>
+  loadConfig(['kafka', 'temporal', 'database', 'worker', 'cycles']);
 export type WorkerAppConfig = ReturnType<typeof loadWorkerConfig>;

@@ -12,7 +12,13 @@ import {
   type LogLevel,
 } from '@temporalio/worker';
 import type { Kafka, Producer } from 'kafkajs';
-import type { DatabaseConfig, KafkaConfig, TemporalConfig, WorkerConfig } from '@settlement/config';
+import type {
+  CyclesConfig,
+  DatabaseConfig,
+  KafkaConfig,
+  TemporalConfig,
+  WorkerConfig,
+} from '@settlement/config';
 import type { DatabaseHandle } from '@settlement/db';
 import { createActivities } from '@settlement/activities';
 import { connectionOptions } from '@settlement/temporal';
@@ -20,7 +26,11 @@ import { recordColdStart } from '@settlement/observability';
 import { workflowBundle } from './workflow-bundle';
 import { CONFIG, DATABASE, KAFKA, LOGGER, type Logger } from '@settlement/platform';
 
-type Config = KafkaConfig & TemporalConfig & DatabaseConfig & WorkerConfig & { LOG_LEVEL: string };
+type Config = KafkaConfig &
+  TemporalConfig &
+  DatabaseConfig &
+  WorkerConfig &
+  CyclesConfig & { LOG_LEVEL: string };
 
 export { WORKFLOWS_PATH } from './workflow-bundle';
 
@@ -63,6 +73,10 @@ export class TemporalWorkerService implements OnApplicationBootstrap, BeforeAppl
         },
         logger: this.logger,
         kafka: this.kafka,
+        cycles: {
+          topic: this.config.KAFKA_CYCLE_TOPIC,
+          graceMs: this.config.SETTLEMENT_CYCLE_GRACE_SECONDS * 1000,
+        },
       }),
       maxConcurrentActivityTaskExecutions: this.config.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTaskExecutions: this.config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,

@@ -1,12 +1,21 @@
 import { Context } from '@temporalio/activity';
 import type { Kafka, Producer } from 'kafkajs';
-import type { SettleBatchInput, SettleBatchResult } from '@settlement/contracts';
+import type {
+  CycleSummary,
+  CycleWindow,
+  SettleBatchInput,
+  SettleBatchResult,
+} from '@settlement/contracts';
 import type { Database } from '@settlement/db';
 import { metrics, type Logger } from '@settlement/observability';
 import { settleBatch } from './settle-batch.activity';
 import { publishOutcomes, type PublishProgress } from './publish-outcomes.activity';
 import { recordReplayStatus, replayChunk } from './replay.activity';
+import * as cycles from './cycle.activity';
 import type { ReplayChunkInput, ReplayChunkResult, ReplayStatus } from './replay.types';
+import { recordRedriveStatus, redriveChunk } from './redrive';
+import type { RedriveChunkResult, RedriveStatus } from './redrive.types';
+import { publishPendingResubmissions } from './resubmission';
 
 export interface ActivityDeps {
   db: Database;
@@ -15,10 +24,20 @@ export interface ActivityDeps {
   logger: Logger;
   /** For replays: reads the source topic with throwaway consumer groups. */
   kafka?: Kafka;
+  /** Settlement cycles: where they are announced and how long they wait for late batches. */
+  cycles?: { topic: string; graceMs: number };
 }
+
+/** Defaults of the shared config schema, for workers built without cycle settings (tests). */
+const CYCLE_DEFAULTS = { topic: 'settlement-cycles', graceMs: 300_000 };
 
 /** The activities the worker registers; workflows see only their types. */
 export function createActivities(deps: ActivityDeps) {
+  const cycleDeps: cycles.CycleDeps = {
+    db: deps.db,
+    producer: deps.producer,
+    ...(deps.cycles ?? CYCLE_DEFAULTS),
+  };
   return {
     async settleBatch(input: SettleBatchInput): Promise<SettleBatchResult> {
       const { workflowExecution, attempt } = Context.current().info;
@@ -63,6 +82,73 @@ export function createActivities(deps: ActivityDeps) {
     }): Promise<void> {
       await recordReplayStatus(deps, input);
       deps.logger.info(input, 'replay finished');
+    },
+
+    async redriveChunk(input: {
+      redriveId: string;
+      cursor: string;
+      chunkSize: number;
+    }): Promise<RedriveChunkResult> {
+      return redriveChunk(deps, input);
+    },
+
+    /** Publishes the re-drive's resubmissions not published yet; safe to retry (see publishResubmission). */
+    async publishRedriven({ redriveId }: { redriveId: string }): Promise<{ published: number }> {
+      if (!deps.kafka) throw new Error('the worker has no Kafka client for re-drives');
+      const ctx = Context.current();
+      const beat = setInterval(() => ctx.heartbeat(), 1000);
+      try {
+        const published = await publishPendingResubmissions(
+          { db: deps.db, kafka: deps.kafka, producer: deps.producer },
+          { redriveId, limit: 100_000 },
+        );
+        return { published };
+      } finally {
+        clearInterval(beat);
+      }
+    },
+
+    async recordRedriveStatus(input: {
+      redriveId: string;
+      status: RedriveStatus;
+      error?: string;
+    }): Promise<void> {
+      await recordRedriveStatus(deps, input);
+      deps.logger.info(input, 're-drive finished');
+    },
+
+    async closeCycleWindow(input: {
+      cutoff: string;
+      workflowId: string;
+      requestedBy: string;
+    }): Promise<CycleWindow> {
+      return cycles.closeCycleWindow(cycleDeps, input);
+    },
+
+    async awaitWindowSettled(input: { cycleId: string }): Promise<{ waitedMs: number }> {
+      const ctx = Context.current();
+      return cycles.awaitWindowSettled(cycleDeps, input, { heartbeat: () => ctx.heartbeat() });
+    },
+
+    async computeNetPositions(input: { cycleId: string }): Promise<CycleSummary> {
+      const summary = await cycles.computeNetPositions(cycleDeps, input);
+      deps.logger.info({ ...summary }, 'cycle positions computed');
+      return summary;
+    },
+
+    async verifyNetPositions(input: { cycleId: string }): Promise<CycleSummary> {
+      return cycles.verifyNetPositions(cycleDeps, input);
+    },
+
+    async publishCycle(input: { cycleId: string }): Promise<CycleSummary> {
+      const summary = await cycles.publishCycle(cycleDeps, input);
+      deps.logger.info({ ...summary }, 'cycle completed');
+      return summary;
+    },
+
+    async recordCycleFailure(input: { cycleId: string; error: string }): Promise<void> {
+      await cycles.recordCycleFailure(cycleDeps, input);
+      deps.logger.error(input, 'cycle failed');
     },
   };
 }

@@ -3,3 +3,8 @@ export * from './errors';
 export { settleBatch } from './settle-batch.activity';
 export { publishOutcomes } from './publish-outcomes.activity';
 export * from './replay';
+// Dead-letter repair: resubmission (message, outcome check, exactly-once publish) and re-drive.
+export * from './resubmission';
+export * from './redrive';
+export * from './redrive.types';
+export * from './cycle.activity';

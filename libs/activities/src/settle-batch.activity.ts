@@ -4,8 +4,7 @@ import {
   advanceCursor,
   findTransactionHashes,
   insertOutbox,
-  insertPostings,
-  insertTransactions,
+  insertTransactionsAndPostings,
   lockAndApplyMovements,
   lockCursor,
   readAccounts,
@@ -120,11 +119,6 @@ export async function settleBatch(
       fresh.map((c) => c.tx),
     );
     await writeTransactions(tx, input, fresh, posted.outcomes, settledAt);
-    await insertPostings(
-      tx,
-      input.batchId,
-      posted.postings.map((p) => ({ ...p, amount: p.amount.toString() })),
-    );
     const deadLetters = [...invalid, ...conflicts.map(conflictDeadLetter)];
     await recordDeadLetters(
       tx,
@@ -219,7 +213,17 @@ function splitFrom(
   for (const { m, parsed: p, hash } of parsed) {
     if (BigInt(m.offset) < applyFrom) continue;
     if (!p.ok) invalid.push({ m, verdict: p });
-    else candidates.push({ ...m, tx: p.tx, id: p.tx.id, contentHash: hash });
+    else
+      candidates.push({
+        offset: m.offset,
+        key: m.key,
+        value: m.value,
+        timestamp: m.timestamp,
+        headers: m.headers,
+        tx: p.tx,
+        id: p.tx.id,
+        contentHash: hash,
+      });
   }
   return { candidates, invalid };
 }
@@ -244,7 +248,11 @@ const conflictDeadLetter = (c: Candidate): Rejected => ({
   },
 });
 
-/** Inserts the transaction records; a row that was not new means a concurrent settlement. */
+/**
+ * Inserts the transaction records and the postings of the settled ones (derived in SQL from
+ * the same rows, see insertTransactionsAndPostings); a row that was not new means a
+ * concurrent settlement.
+ */
 async function writeTransactions(
   tx: LedgerTx,
   input: ResolvedBatch,
@@ -268,7 +276,7 @@ async function writeTransactions(
       offset: c.offset,
     };
   });
-  const inserted = await insertTransactions(tx, input, rows, settledAt);
+  const inserted = await insertTransactionsAndPostings(tx, input, rows, settledAt);
   if (inserted !== rows.length) {
     throw new ConcurrentSettlementError(
       `${rows.length - inserted} transaction ids of ${input.batchId} were settled concurrently`,

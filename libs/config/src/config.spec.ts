@@ -82,4 +82,25 @@ describe('loadConfig', () => {
       secretLooking.filter((name) => !(SECRET_VARIABLES as readonly string[]).includes(name)),
     ).toEqual([]);
   });
+
+  it('reads the settlement-cycle schedule: off by default, intervals, shorthands and cron fields', () => {
+    const cycles = (env: Record<string, string>) => loadConfig(['cycles'], env);
+    expect(cycles({})).toMatchObject({
+      SETTLEMENT_CYCLE_CRON: 'off',
+      SETTLEMENT_CYCLE_TIMEZONE: 'UTC',
+      SETTLEMENT_CYCLE_GRACE_SECONDS: 300,
+    });
+    for (const cron of ['@every 1m', '@every 10s', '@daily', '0 17 * * *', '0 */5 * * 1-5 *'])
+      expect(cycles({ SETTLEMENT_CYCLE_CRON: cron }).SETTLEMENT_CYCLE_CRON).toBe(cron);
+    expect(cycles({ SETTLEMENT_CYCLE_TIMEZONE: 'Europe/London' }).SETTLEMENT_CYCLE_TIMEZONE).toBe(
+      'Europe/London',
+    );
+    expect(() => cycles({ SETTLEMENT_CYCLE_CRON: 'every minute' })).toThrow(
+      /SETTLEMENT_CYCLE_CRON is invalid/,
+    );
+    expect(() => cycles({ SETTLEMENT_CYCLE_CRON: '* * *' })).toThrow(/SETTLEMENT_CYCLE_CRON/);
+    expect(() => cycles({ SETTLEMENT_CYCLE_TIMEZONE: 'Mars/Olympus' })).toThrow(
+      /SETTLEMENT_CYCLE_TIMEZONE is invalid/,
+    );
+  });
 });

@@ -22,6 +22,8 @@ const kafkaSchema = z.object({
   KAFKA_DLQ_TOPIC: z.string().min(1).default('transactions.dlq'),
   KAFKA_OUTCOME_TOPIC: z.string().min(1).default('settlements'),
   KAFKA_GROUP_ID: z.string().min(1).default('settlement-ingest'),
+  /** Completed settlement cycles are announced here (docs/settlement-cycles.md). */
+  KAFKA_CYCLE_TOPIC: z.string().min(1).default('settlement-cycles'),
   KAFKA_SSL: bool.default(false),
   /** none | plain | scram-sha-256 | scram-sha-512 | aws-msk-iam (SASL OAUTHBEARER with IAM). */
   KAFKA_SASL_MECHANISM: z
@@ -116,6 +118,45 @@ const adminSchema = z.object({
    * one `operator name:token` or `readonly name:token` per line.
    */
   ADMIN_TOKENS_FILE: z.string().optional(),
+  /** Bulk dead-letter re-drives publish at most this many messages per second. */
+  REDRIVE_MAX_PER_SECOND: positiveInt.default(200),
+  /** How often the admin app publishes resubmissions a crash left unpublished (ms). */
+  RESUBMIT_RELAY_INTERVAL_MS: positiveInt.default(5000),
+  /** The console's links into the Temporal Web UI. */
+  TEMPORAL_WEB_URL: z.string().url('must be a URL').default('http://127.0.0.1:8233'),
+});
+
+const CRON_FIELD = /^[0-9A-Za-z*,/?#LW-]+$/;
+/** `off`, `@every <duration>` (e.g. `@every 1m`), `@daily`/`@hourly`... or 5 to 7 cron fields. */
+const cycleCron = z
+  .string()
+  .trim()
+  .refine((v) => {
+    if (v === 'off' || /^@every \d+[smhd](\/\d+[smhd])?$/.test(v)) return true;
+    if (/^@(yearly|monthly|weekly|daily|hourly)$/.test(v)) return true;
+    const fields = v.split(/\s+/);
+    return fields.length >= 5 && fields.length <= 7 && fields.every((f) => CRON_FIELD.test(f));
+  }, "expected 'off', '@every <n>s|m|h|d', '@daily' or a cron expression of 5 to 7 fields");
+const timeZone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'expected an IANA time zone such as UTC or Europe/Berlin');
+
+const cyclesSchema = z.object({
+  /**
+   * When settlement cycles cut off. `off` (the default, so that a process started without it,
+   * such as a test, leaves no Schedule behind) creates none and removes an existing one; the
+   * local scripts and manifests set a short interval, the EKS overlay a daily cut-off.
+   */
+  SETTLEMENT_CYCLE_CRON: cycleCron.default('off'),
+  /** The time zone the cron expression is read in. */
+  SETTLEMENT_CYCLE_TIMEZONE: timeZone.default('UTC'),
+  /** How long a cycle waits for the batches read before its cut-off to settle. */
+  SETTLEMENT_CYCLE_GRACE_SECONDS: positiveInt.default(300),
 });
 
 const defaults: Record<string, string> = {
@@ -132,6 +173,7 @@ export const schemas = {
   ingest: ingestSchema,
   worker: workerSchema,
   admin: adminSchema,
+  cycles: cyclesSchema,
 } as const;
 
 export type CommonConfig = z.infer<typeof commonSchema>;
@@ -141,6 +183,7 @@ export type DatabaseConfig = z.infer<typeof databaseSchema>;
 export type IngestConfig = z.infer<typeof ingestSchema>;
 export type WorkerConfig = z.infer<typeof workerSchema>;
 export type AdminConfig = z.infer<typeof adminSchema>;
+export type CyclesConfig = z.infer<typeof cyclesSchema>;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

@@ -6,6 +6,7 @@ export const WORKFLOW_TYPES = {
   settleBatch: 'settleBatch',
   replayRange: 'replayRange',
   settlementCycle: 'settlementCycle',
+  redriveDeadLetters: 'redriveDeadLetters',
   smokeWorkflow: 'smokeWorkflow',
 } as const;
 

@@ -422,11 +422,11 @@ export const deadLetterRepairs = pgTable(
     discardedBy: text('discarded_by'),
     discardedAt: timestamp('discarded_at', { withTimezone: true }),
     discardReason: text('discard_reason'),
-    /** The message to publish (key UTF-8, value base64, headers incl. x-dead-letter-id). */
+    /** The message to publish (key UTF-8, value base64, headers as [key, base64] pairs incl. x-dead-letter-id). */
     messageTopic: text('message_topic'),
     messageKey: text('message_key'),
     messageValue: text('message_value'),
-    messageHeaders: jsonb('message_headers').$type<Record<string, string>>(),
+    messageHeaders: jsonb('message_headers').$type<[string, string][]>(),
     /** The transaction id the resubmitted message carries (links to its outcome). */
     transactionId: text('transaction_id'),
     publishAttempts: integer('publish_attempts').notNull().default(0),

@@ -2,7 +2,7 @@
  * The content hash: the only file of the library that imports a Node module. Workflow code
  * must not import it (nor index.ts at runtime; `import type` is fine).
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { canonicalTransaction } from './canonical';
 import type { Transaction } from './transaction';
 
@@ -12,5 +12,15 @@ import type { Transaction } from './transaction';
  * any semantic field differs (an `id` seen again with another hash is a DUPLICATE_CONFLICT).
  */
 export function contentHash(tx: Transaction): string {
-  return createHash('sha256').update(canonicalTransaction(tx), 'utf8').digest('hex');
+  return sha256Hex(canonicalTransaction(tx));
+}
+
+type OneShotHash = (algorithm: string, data: string, encoding: 'hex') => string;
+/** Node >= 20.12 hashes a small input in one call, without a Hash object per transaction. */
+const oneShot = (crypto as unknown as { hash?: OneShotHash }).hash;
+
+function sha256Hex(data: string): string {
+  return oneShot
+    ? oneShot('sha256', data, 'hex')
+    : crypto.createHash('sha256').update(data, 'utf8').digest('hex');
 }

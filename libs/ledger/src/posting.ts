@@ -108,12 +108,22 @@ export function postBatch(
   accounts: ReadonlyMap<string, AccountState>,
   transactions: readonly PostingTransaction[],
 ): BatchPostingResult {
-  const working = new Map<string, AccountState>();
-  for (const [id, a] of accounts) working.set(id, { ...a });
+  // One mutable copy per account (not one per posting): the engine runs for every batch of
+  // thousands of transactions, and per-posting copies were its main cost (allocation, GC).
+  const working = new Map<string, MutableAccount>();
+  for (const [id, a] of accounts) {
+    working.set(id, {
+      id: a.id,
+      currency: a.currency,
+      balance: a.balance,
+      overdraftLimit: a.overdraftLimit,
+      net: 0n,
+      moved: false,
+    });
+  }
   const seen = new Set<string>();
   const outcomes: TransactionOutcome[] = [];
   const postings: Posting[] = [];
-  const net = new Map<string, bigint>();
 
   for (const tx of transactions) {
     if (seen.has(tx.id)) throw new Error(`transaction ${tx.id} appears twice in the batch`);
@@ -128,12 +138,14 @@ export function postBatch(
       outcomes.push({ transactionId: tx.id, status: 'REJECTED', reason });
       continue;
     }
-    const debit = working.get(tx.debitAccount) as AccountState;
-    const credit = working.get(tx.creditAccount) as AccountState;
-    working.set(debit.id, { ...debit, balance: debit.balance - tx.amount });
-    working.set(credit.id, { ...credit, balance: credit.balance + tx.amount });
-    net.set(debit.id, (net.get(debit.id) ?? 0n) - tx.amount);
-    net.set(credit.id, (net.get(credit.id) ?? 0n) + tx.amount);
+    const debit = working.get(tx.debitAccount) as MutableAccount;
+    const credit = working.get(tx.creditAccount) as MutableAccount;
+    debit.balance -= tx.amount;
+    debit.net -= tx.amount;
+    debit.moved = true;
+    credit.balance += tx.amount;
+    credit.net += tx.amount;
+    credit.moved = true;
     postings.push(
       {
         transactionId: tx.id,
@@ -153,10 +165,31 @@ export function postBatch(
     outcomes.push({ transactionId: tx.id, status: 'SETTLED' });
   }
 
-  const touchedAccountIds = lockOrder(net.keys());
+  const balances = new Map<string, AccountState>();
+  const moved: string[] = [];
+  for (const [id, a] of working) {
+    balances.set(id, {
+      id: a.id,
+      currency: a.currency,
+      balance: a.balance,
+      overdraftLimit: a.overdraftLimit,
+    });
+    if (a.moved) moved.push(id);
+  }
+  const touchedAccountIds = moved.sort(compareIds);
   const netMovements = new Map<string, bigint>();
-  for (const id of touchedAccountIds) netMovements.set(id, net.get(id) as bigint);
-  return { outcomes, postings, balances: working, netMovements, touchedAccountIds };
+  for (const id of touchedAccountIds) netMovements.set(id, (working.get(id) as MutableAccount).net);
+  return { outcomes, postings, balances, netMovements, touchedAccountIds };
+}
+
+/** The engine's working copy of an account: balance so far and net movement of the batch. */
+interface MutableAccount {
+  readonly id: string;
+  readonly currency: string;
+  balance: bigint;
+  readonly overdraftLimit: bigint;
+  net: bigint;
+  moved: boolean;
 }
 
 export interface NetPosition {

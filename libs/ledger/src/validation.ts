@@ -32,6 +32,9 @@ import {
 
 let decoder: { decode(bytes: Uint8Array): string } | undefined;
 
+/** Anything but printable ASCII, tab, CR and LF: such strings take the full UTF-8 checks. */
+const NON_ASCII = /[^ -~\t\n\r]/;
+
 /** Strict UTF-8 decoding; undefined when the bytes are not valid UTF-8. A BOM is kept. */
 export function decodeUtf8Strict(bytes: Uint8Array): string | undefined {
   decoder ??= new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -127,7 +130,13 @@ export function parseTransactionMessage(
     return fail('MALFORMED_JSON', '$', 'value is null');
   }
   let text: string;
-  if (typeof value === 'string') {
+  if (typeof value === 'string' && !NON_ASCII.test(value)) {
+    // Printable ASCII only (the usual message): one byte per character, nothing ill-formed.
+    if (value.length > maxBytes) {
+      return fail('TOO_LARGE', '$', `value is ${value.length} bytes, more than ${maxBytes}`);
+    }
+    text = value;
+  } else if (typeof value === 'string') {
     const size = utf8ByteLength(value);
     if (size > maxBytes) {
       return fail('TOO_LARGE', '$', `value is ${size} bytes, more than ${maxBytes}`);

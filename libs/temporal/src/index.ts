@@ -1,2 +1,3 @@
 export * from './connection';
 export * from './settle-batch';
+export * from './settlement-cycle';

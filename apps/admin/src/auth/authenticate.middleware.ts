@@ -1,10 +1,14 @@
 import { HEALTH_PATHS } from '@settlement/observability';
+import { CONSOLE_PATH } from '../console';
 import type { AuthedRequest } from './auth.guard';
 import type { TokenRegistry } from './tokens';
 
-/** Reachable without a token: probes, the scrape target and the OpenAPI document. */
-const PUBLIC_PATHS: ReadonlySet<string> = new Set(HEALTH_PATHS);
-const DOCS_PREFIX = '/docs';
+/**
+ * Reachable without a token: probes, the scrape target, the OpenAPI document, and the
+ * operations console's static files (it holds no data; it signs in and calls /admin with a token).
+ */
+const PUBLIC_PATHS: ReadonlySet<string> = new Set([...HEALTH_PATHS, CONSOLE_PATH]);
+const PUBLIC_PREFIXES = ['/docs', CONSOLE_PATH];
 
 interface Response {
   status(code: number): Response;
@@ -34,7 +38,10 @@ export function authenticate(tokens: TokenRegistry) {
       return next();
     }
     const path = req.path;
-    if (PUBLIC_PATHS.has(path) || path === DOCS_PREFIX || path.startsWith(`${DOCS_PREFIX}/`)) {
+    if (
+      PUBLIC_PATHS.has(path) ||
+      PUBLIC_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`))
+    ) {
       return next();
     }
     res.setHeader('WWW-Authenticate', 'Bearer');

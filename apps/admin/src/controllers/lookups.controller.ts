@@ -1,8 +1,8 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { BATCH_STATUSES, DEAD_LETTER_REASONS } from '@settlement/db';
+import { BATCH_STATUSES } from '@settlement/db';
 import { parseOrBadRequest } from '../http/zod';
-import { listBatchesSchema, listDeadLettersSchema, LookupUseCases } from '../usecases/lookups';
+import { listBatchesSchema, LookupUseCases } from '../usecases/lookups';
 
 @ApiTags('ledger')
 @ApiBearerAuth()
@@ -33,14 +33,5 @@ export class LookupsController {
   @ApiResponse({ status: 404, description: 'unknown batch' })
   batch(@Param('id') id: string) {
     return this.lookups.batch(id);
-  }
-
-  @Get('dead-letters')
-  @ApiQuery({ name: 'reason', required: false, enum: DEAD_LETTER_REASONS })
-  @ApiQuery({ name: 'limit', required: false, description: '1 to 500, default 100' })
-  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
-  @ApiResponse({ status: 200, description: '{items: deadLetter[], nextCursor}, newest first' })
-  deadLetters(@Query() query: Record<string, unknown>) {
-    return this.lookups.deadLetters(parseOrBadRequest(listDeadLettersSchema, query, 'query'));
   }
 }

@@ -1,8 +1,8 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthedRequest } from '../auth/auth.guard';
 import { parseOrBadRequest } from '../http/zod';
-import { ReplayUseCases, startReplaySchema } from '../usecases/replays';
+import { listReplaysSchema, ReplayUseCases, startReplaySchema } from '../usecases/replays';
 import { callerOf } from './caller';
 
 const positionSchema = {
@@ -43,6 +43,14 @@ export class ReplaysController {
   })
   async start(@Body() body: unknown, @Req() req: AuthedRequest) {
     return this.replays.start(parseOrBadRequest(startReplaySchema, body), callerOf(req));
+  }
+
+  @Get()
+  @ApiQuery({ name: 'limit', required: false, description: '1 to 500, default 100' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  @ApiResponse({ status: 200, description: '{items: replay[], nextCursor}, newest first' })
+  list(@Query() query: Record<string, unknown>) {
+    return this.replays.list(parseOrBadRequest(listReplaysSchema, query, 'query'));
   }
 
   @Get(':id')

@@ -1,12 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
-import {
-  BATCH_STATUSES,
-  DEAD_LETTER_REASONS,
-  findPendingBatchOf,
-  type DatabaseHandle,
-} from '@settlement/db';
+import { BATCH_STATUSES, findPendingBatchOf, type DatabaseHandle } from '@settlement/db';
 import { DATABASE } from '@settlement/platform';
 import { notFound } from '../http/errors';
 import { decodeCursor, encodeCursor, limitSchema, type Page } from '../http/pagination';
@@ -35,19 +30,7 @@ export const listBatchesSchema = z.object({
 });
 export type ListBatchesQuery = z.infer<typeof listBatchesSchema>;
 
-export const listDeadLettersSchema = z.object({
-  reason: z
-    .enum(DEAD_LETTER_REASONS, {
-      message: `reason must be one of ${DEAD_LETTER_REASONS.join(', ')}`,
-    })
-    .optional(),
-  limit: limitSchema,
-  cursor: z.string().optional(),
-});
-export type ListDeadLettersQuery = z.infer<typeof listDeadLettersSchema>;
-
 const batchCursor = z.tuple([z.string().min(1), z.string()]);
-const deadLetterCursor = z.string().regex(/^[0-9]{1,19}$/);
 
 type BatchRow = {
   id: string;
@@ -101,22 +84,6 @@ function batchView(r: BatchRow) {
   };
 }
 export type BatchView = ReturnType<typeof batchView>;
-
-type DeadLetterRowView = {
-  id: string;
-  topic: string;
-  partition: number;
-  offset: string;
-  key: string | null;
-  value: string;
-  headers: Record<string, string> | null;
-  reason: string;
-  field: string | null;
-  message: string;
-  transaction_id: string | null;
-  batch_id: string | null;
-  created_at: string;
-};
 
 @Injectable()
 export class LookupUseCases {
@@ -192,43 +159,4 @@ export class LookupUseCases {
       nextCursor: more && last ? encodeCursor([last.created_at_key, last.id]) : null,
     };
   }
-
-  /** Newest first by id (bigserial, insertion order): pk or dead_letters_reason_idx ranges. */
-  async deadLetters(q: ListDeadLettersQuery): Promise<Page<ReturnType<typeof deadLetterView>>> {
-    const after = decodeCursor(q.cursor, deadLetterCursor);
-    const rows = await this.database.db.execute<DeadLetterRowView>(sql`
-      select id::text, topic, partition, "offset"::text, key, value, headers, reason, field, message,
-        transaction_id, batch_id, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at
-      from dead_letters
-      where ${q.reason ? sql`reason = ${q.reason}` : sql`true`}
-        and ${after ? sql`id < ${after}::bigint` : sql`true`}
-      order by id desc
-      limit ${q.limit + 1}`);
-    const more = rows.length > q.limit;
-    const page = rows.slice(0, q.limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map(deadLetterView),
-      nextCursor: more && last ? encodeCursor(last.id) : null,
-    };
-  }
-}
-
-function deadLetterView(r: DeadLetterRowView) {
-  return {
-    id: r.id,
-    topic: r.topic,
-    partition: r.partition,
-    offset: r.offset,
-    key: r.key,
-    /** The original bytes, base64. */
-    value: r.value,
-    headers: r.headers,
-    reason: r.reason,
-    field: r.field,
-    message: r.message,
-    transactionId: r.transaction_id,
-    batchId: r.batch_id,
-    createdAt: r.created_at,
-  };
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { eq, sql } from 'drizzle-orm';
+import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
 import type { Client } from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
 import { z } from 'zod';
@@ -11,7 +11,9 @@ import { replays, type Database, type DatabaseHandle } from '@settlement/db';
 import { CONFIG, DATABASE, KAFKA, TEMPORAL_CLIENT } from '@settlement/platform';
 import { recordAudit } from '../audit';
 import { badRequest, conflict, notFound, unprocessable } from '../http/errors';
+import { decodeCursor, encodeCursor, limitSchema, type Page } from '../http/pagination';
 import { KafkaAdminService } from '../kafka-admin.service';
+import { cancelRun } from './cancellation';
 import type { Caller } from './context';
 
 const offset = z.union([
@@ -93,6 +95,10 @@ export const startReplaySchema = z
     }
   });
 export type StartReplayCommand = z.infer<typeof startReplaySchema>;
+
+export const listReplaysSchema = z.object({ limit: limitSchema, cursor: z.string().optional() });
+export type ListReplaysQuery = z.infer<typeof listReplaysSchema>;
+const replayCursor = z.tuple([z.string().min(1), z.string().min(1)]);
 
 function ms(t: string | number): number {
   return typeof t === 'number' ? t : Date.parse(t);
@@ -277,28 +283,31 @@ export class ReplayUseCases {
     const rows = await this.database.db.select().from(replays).where(eq(replays.id, id)).limit(1);
     const r = rows[0];
     if (!r) throw notFound(`replay ${id} not found`);
+    return replayView(r);
+  }
+
+  /** Newest first, keyset on (created_at, id): index replays_created_idx. */
+  async list(q: ListReplaysQuery): Promise<Page<ReturnType<typeof replayView>>> {
+    const after = decodeCursor(q.cursor, replayCursor);
+    const rows = await this.database.db
+      .select()
+      .from(replays)
+      .where(
+        after
+          ? or(
+              lt(replays.createdAt, new Date(after[0])),
+              and(eq(replays.createdAt, new Date(after[0])), lt(replays.id, after[1])),
+            )
+          : undefined,
+      )
+      .orderBy(desc(replays.createdAt), desc(replays.id))
+      .limit(q.limit + 1);
+    const more = rows.length > q.limit;
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
     return {
-      replayId: r.id,
-      workflowId: r.workflowId,
-      status: r.status,
-      mode: r.mode,
-      topic: r.topic,
-      ranges: r.ranges,
-      counts: {
-        read: Number(r.read),
-        alreadySettled: Number(r.alreadySettled),
-        settled: Number(r.settled),
-        rejected: Number(r.rejected),
-        deadLettered: Number(r.deadLettered),
-      },
-      differences: Number(r.differences),
-      differenceSamples: r.differenceSamples ?? [],
-      progress: r.progress ?? {},
-      requestedBy: r.requestedBy,
-      error: r.error,
-      createdAt: r.createdAt.toISOString(),
-      updatedAt: r.updatedAt.toISOString(),
-      finishedAt: r.finishedAt?.toISOString() ?? null,
+      items: page.map(replayView),
+      nextCursor: more && last ? encodeCursor([last.createdAt.toISOString(), last.id]) : null,
     };
   }
 
@@ -306,19 +315,36 @@ export class ReplayUseCases {
   async cancel(id: string, caller: Caller) {
     return this.database.db.transaction(async (tx) => {
       const rows = await tx.select().from(replays).where(eq(replays.id, id)).for('update');
-      const r = rows[0];
-      if (!r) throw notFound(`replay ${id} not found`);
-      if (r.status !== 'RUNNING') throw conflict(`replay ${id} is ${r.status}, not RUNNING`);
-      await recordAudit(tx, {
-        principal: caller.principal,
-        action: caller.action,
-        target: id,
-        details: null,
-        outcome: 'SUCCESS',
-        statusCode: 202,
-      });
-      await this.temporal.workflow.getHandle(r.workflowId).cancel();
-      return { replayId: id, workflowId: r.workflowId, status: 'CANCELLING' };
+      return {
+        replayId: id,
+        ...(await cancelRun(tx, this.temporal, caller, { what: 'replay', id, row: rows[0] })),
+      };
     });
   }
+}
+
+function replayView(r: typeof replays.$inferSelect) {
+  return {
+    replayId: r.id,
+    workflowId: r.workflowId,
+    status: r.status,
+    mode: r.mode,
+    topic: r.topic,
+    ranges: r.ranges,
+    counts: {
+      read: Number(r.read),
+      alreadySettled: Number(r.alreadySettled),
+      settled: Number(r.settled),
+      rejected: Number(r.rejected),
+      deadLettered: Number(r.deadLettered),
+    },
+    differences: Number(r.differences),
+    differenceSamples: r.differenceSamples ?? [],
+    progress: r.progress ?? {},
+    requestedBy: r.requestedBy,
+    error: r.error,
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+    finishedAt: r.finishedAt?.toISOString() ?? null,
+  };
 }

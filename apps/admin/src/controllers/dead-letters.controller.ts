@@ -1,0 +1,152 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { DEAD_LETTER_REASONS, DEAD_LETTER_STATUSES } from '@settlement/db';
+import type { AuthedRequest } from '../auth/auth.guard';
+import { parseOrBadRequest } from '../http/zod';
+import {
+  approveSchema,
+  DeadLetterUseCases,
+  discardSchema,
+  listDeadLettersSchema,
+  redriveSchema,
+  resubmitSchema,
+} from '../usecases/dead-letters';
+import { callerOf } from './caller';
+
+const filterSchema = {
+  type: 'object',
+  properties: {
+    reason: { type: 'string', enum: [...DEAD_LETTER_REASONS] },
+    since: { type: 'string', format: 'date-time' },
+    until: { type: 'string', format: 'date-time' },
+  },
+};
+
+/**
+ * The dead-letter queue and its repair: OPEN -> PROPOSED (a correction) -> RESUBMITTED (after
+ * a different operator's approval), OPEN -> RESUBMITTED (as is), OPEN/PROPOSED -> DISCARDED.
+ */
+@ApiTags('dead letters')
+@ApiBearerAuth()
+@Controller('admin/dead-letters')
+export class DeadLettersController {
+  constructor(private readonly deadLetters: DeadLetterUseCases) {}
+
+  @Get()
+  @ApiQuery({ name: 'reason', required: false, enum: DEAD_LETTER_REASONS })
+  @ApiQuery({ name: 'status', required: false, enum: DEAD_LETTER_STATUSES })
+  @ApiQuery({ name: 'since', required: false, description: 'created at or after (RFC 3339)' })
+  @ApiQuery({ name: 'until', required: false, description: 'created before (RFC 3339)' })
+  @ApiQuery({ name: 'limit', required: false, description: '1 to 500, default 100' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  @ApiResponse({ status: 200, description: '{items: deadLetter[], nextCursor}, newest first' })
+  list(@Query() query: Record<string, unknown>) {
+    return this.deadLetters.list(parseOrBadRequest(listDeadLettersSchema, query, 'query'));
+  }
+
+  @Post('redrive')
+  @HttpCode(202)
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['filter'],
+      properties: { filter: filterSchema, dryRun: { type: 'boolean', default: false } },
+    },
+  })
+  @ApiResponse({ status: 202, description: '{redriveId, workflowId, filter, matched}' })
+  @ApiResponse({
+    status: 200,
+    description: 'dry run: {matched, resubmitted, skipped, skippedSamples, resubmittedSamples}',
+  })
+  async redrive(
+    @Body() body: unknown,
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) res: { status(code: number): unknown },
+  ) {
+    const cmd = parseOrBadRequest(redriveSchema, body);
+    const result = await this.deadLetters.redrive(cmd, callerOf(req));
+    if (cmd.dryRun) res.status(200);
+    return result;
+  }
+
+  @Get('redrives/:id')
+  @ApiResponse({
+    status: 200,
+    description:
+      '{redriveId, workflowId, status, counts: {matched, resubmitted, skipped, published}}',
+  })
+  @ApiResponse({ status: 404, description: 'unknown re-drive' })
+  redriveStatus(@Param('id') id: string) {
+    return this.deadLetters.getRedrive(id);
+  }
+
+  @Post('redrives/:id/cancel')
+  @HttpCode(202)
+  @ApiResponse({ status: 202, description: 'cancellation requested; the status becomes CANCELLED' })
+  @ApiResponse({ status: 409, description: 'the re-drive is not running' })
+  cancelRedrive(@Param('id') id: string, @Req() req: AuthedRequest) {
+    return this.deadLetters.cancelRedrive(id, callerOf(req));
+  }
+
+  @Get(':id')
+  @ApiResponse({ status: 200, description: 'the dead letter with its repair and outcome' })
+  @ApiResponse({ status: 404, description: 'unknown dead letter' })
+  get(@Param('id') id: string) {
+    return this.deadLetters.get(id);
+  }
+
+  @Post(':id/resubmit')
+  @HttpCode(202)
+  @ApiBody({
+    required: false,
+    schema: {
+      type: 'object',
+      properties: {
+        correctedMessage: {
+          description:
+            'the corrected transaction message (object or JSON text); absent: resubmit the original bytes as is',
+        },
+      },
+    },
+  })
+  @ApiResponse({
+    status: 202,
+    description: 'as is: {status: RESUBMITTED}; corrected: {status: PROPOSED} awaiting approval',
+  })
+  @ApiResponse({
+    status: 409,
+    description: 'not OPEN (already resubmitted, proposed or discarded), or the id has an outcome',
+  })
+  @ApiResponse({ status: 422, description: 'the corrected message is not a valid transaction' })
+  resubmit(@Param('id') id: string, @Body() body: unknown, @Req() req: AuthedRequest) {
+    return this.deadLetters.resubmit(id, parseOrBadRequest(resubmitSchema, body), callerOf(req));
+  }
+
+  @Post(':id/approve')
+  @HttpCode(202)
+  @ApiBody({
+    required: false,
+    schema: { type: 'object', properties: { note: { type: 'string', maxLength: 500 } } },
+  })
+  @ApiResponse({ status: 202, description: '{status: RESUBMITTED, proposedBy, approvedBy}' })
+  @ApiResponse({ status: 403, description: 'the proposer cannot approve their own correction' })
+  @ApiResponse({ status: 409, description: 'nothing proposed, or the id has an outcome now' })
+  approve(@Param('id') id: string, @Body() body: unknown, @Req() req: AuthedRequest) {
+    return this.deadLetters.approve(id, parseOrBadRequest(approveSchema, body), callerOf(req));
+  }
+
+  @Post(':id/discard')
+  @HttpCode(200)
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['reason'],
+      properties: { reason: { type: 'string', maxLength: 500 } },
+    },
+  })
+  @ApiResponse({ status: 200, description: '{status: DISCARDED, discardedBy, reason}' })
+  @ApiResponse({ status: 409, description: 'already resubmitted or discarded' })
+  discard(@Param('id') id: string, @Body() body: unknown, @Req() req: AuthedRequest) {
+    return this.deadLetters.discard(id, parseOrBadRequest(discardSchema, body), callerOf(req));
+  }
+}
