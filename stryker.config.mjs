@@ -16,5 +16,14 @@ export default {
   thresholds: { high: 95, low: 90, break: 95 },
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
-  ignorePatterns: ['dist', 'reports', '.stack', '.test-results', 'k8s', 'bench', 'test'],
+  ignorePatterns: [
+    'dist',
+    'reports',
+    '.stack',
+    '.stack-faults',
+    '.test-results',
+    'k8s',
+    'bench',
+    'test',
+  ],
 };

@@ -258,6 +258,16 @@ describe('admin API on the real stack', () => {
       });
       expect(ok.body.reason).toBeUndefined();
       expect(new Date(ok.body.settledAt).getTime()).toBeGreaterThan(0);
+      // From a transaction to its batch and the batch's workflow in the Temporal Web UI.
+      expect(ok.body).toMatchObject({
+        workflowId: 'wf-a',
+        workflowUrl: 'http://127.0.0.1:8233/namespaces/default/workflows/wf-a',
+        batch: {
+          id: 'transactions-0-0-2',
+          workflowId: 'wf-a',
+          counts: { settled: 1, rejected: 1 },
+        },
+      });
       const no = await http.get('/admin/transactions/tx-no').set(ro);
       expect(no.body).toMatchObject({ status: 'REJECTED', reason: 'INSUFFICIENT_FUNDS' });
       expect((await http.get('/admin/transactions/never').set(ro)).status).toBe(404);
@@ -322,7 +332,13 @@ describe('admin API on the real stack', () => {
       await recordPendingBatch(db.db, pending, 'wf-pending', { messageCount: 2, staged: true });
       const res = await http.get('/admin/transactions/tx-wait').set(ro);
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ id: 'tx-wait', status: 'PENDING', batchId: pending.batchId });
+      expect(res.body).toMatchObject({
+        id: 'tx-wait',
+        status: 'PENDING',
+        batchId: pending.batchId,
+        workflowId: 'wf-pending',
+        batch: { status: 'PENDING' },
+      });
       // A prefix of a staged id is not a match.
       expect((await http.get('/admin/transactions/tx-wai').set(ro)).status).toBe(404);
     });

@@ -52,7 +52,7 @@ describe('settleBatch workflow on the real Temporal dev server', () => {
       { id: 'bob' },
     ]);
     // One partition per test, so each test's batches chain on their own.
-    for (const p of [0, 1, 2]) await startPartition(db.db, topics.transactions, p);
+    for (const p of [0, 1, 2, 7]) await startPartition(db.db, topics.transactions, p);
   });
 
   afterAll(async () => {
@@ -96,6 +96,45 @@ describe('settleBatch workflow on the real Temporal dev server', () => {
       .getHandle(settleBatchWorkflowId(input.batchId))
       .fetchHistory();
     await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, 'live-history');
+  });
+
+  it('shows the batch in the Web UI: search attributes, a one-sentence summary and details', async () => {
+    // Partition 7: a cursor of its own (settlement needs no Kafka partition behind it).
+    const input = batch(topics.transactions, 7, 0, [
+      { id: 'ui1', debit: 'bank', credit: 'alice', amount: '7' },
+      { id: 'ui2', debit: 'bob', credit: 'alice', amount: '1000000' },
+    ]);
+    await run(input);
+    const handle = client.workflow.getHandle(settleBatchWorkflowId(input.batchId));
+    const described = await handle.describe();
+    const attrs = Object.fromEntries(
+      described.typedSearchAttributes.getAll().map((p) => [p.key.name, p.value]),
+    );
+    expect(attrs).toMatchObject({
+      SettlementTopic: topics.transactions,
+      SettlementPartition: '7',
+      SettlementFirstOffset: 0,
+      SettlementLastOffset: 1,
+      SettlementStatus: 'SETTLED',
+      SettlementSettled: 1,
+      SettlementRejected: 1,
+      SettlementDeadLettered: 0,
+    });
+    expect(await described.staticSummary()).toBe(
+      `${topics.transactions}[7] offsets 0-1: 2 messages`,
+    );
+    expect(await described.staticDetails()).toContain(`batch ${input.batchId}`);
+    expect(await described.staticDetails()).toMatch(/closed by ingest at \d{4}-\d\d-\d\dT/);
+
+    // What an operator types into the Web UI's search box finds it (visibility is eventually consistent).
+    const query = `SettlementTopic = '${topics.transactions}' AND SettlementPartition = '7' AND SettlementFirstOffset <= 1 AND SettlementLastOffset >= 1 AND SettlementRejected > 0`;
+    let found: string[] = [];
+    for (let i = 0; i < 50 && found.length === 0; i++) {
+      found = [];
+      for await (const w of client.workflow.list({ query })) found.push(w.workflowId);
+      if (found.length === 0) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(found).toEqual([settleBatchWorkflowId(input.batchId)]);
   });
 
   it('replays the committed history fixture, so a non-deterministic change fails here', async () => {

@@ -96,6 +96,7 @@ export class BatchDispatcher {
           this.deps.temporal,
           config.TEMPORAL_TASK_QUEUE,
           staged ? { ...input, messages: undefined } : input,
+          messages.length - input.deadLettered,
         ),
       );
     } finally {

@@ -41,7 +41,7 @@ describe('formBatch', () => {
       fromOffset: '40',
       nextOffset: '46',
       deadLettered: 0,
-      closedAt: 7,
+      closedAt: '1970-01-01T00:00:00.007Z',
     });
     expect(input.messages?.map((m) => [m.offset, m.key, JSON.parse(m.value).id])).toEqual([
       ['42', 'acct-1', 'a'],

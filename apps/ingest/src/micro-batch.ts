@@ -1,5 +1,10 @@
 import type { KafkaMessage } from 'kafkajs';
-import { batchIdFor, type BatchMessage, type SettleBatchInput } from '@settlement/contracts';
+import {
+  batchIdFor,
+  countReasons,
+  type BatchMessage,
+  type SettleBatchInput,
+} from '@settlement/contracts';
 import type { DeadLetterWrite } from '@settlement/db';
 import { parseTransactionRecord } from '@settlement/ledger';
 import { buildDeadLetter, sourceOfKafka, toBatchMessage } from '@settlement/records';
@@ -47,7 +52,8 @@ export function formBatch(
       nextOffset,
       messages: valid,
       deadLettered: deadLetters.length,
-      closedAt,
+      deadLetterReasons: countReasons(deadLetters.map((d) => d.row.reason)),
+      closedAt: new Date(closedAt).toISOString(),
     },
     deadLetters,
   };

@@ -1,13 +1,15 @@
 import { Context } from '@temporalio/activity';
 import type { Kafka, Producer } from 'kafkajs';
-import type {
-  CycleSummary,
-  CycleWindow,
-  SettleBatchInput,
-  SettleBatchResult,
+import {
+  describeRange,
+  type CycleSummary,
+  type CycleWindow,
+  type SettleBatchInput,
+  type SettleBatchResult,
 } from '@settlement/contracts';
 import type { Database } from '@settlement/db';
 import { metrics, type Logger } from '@settlement/observability';
+import { countSettlement } from './outcome-metrics';
 import { settleBatch } from './settle-batch.activity';
 import { publishOutcomes, type PublishProgress } from './publish-outcomes.activity';
 import { recordReplayStatus, replayChunk } from './replay.activity';
@@ -43,12 +45,24 @@ export function createActivities(deps: ActivityDeps) {
       const { workflowExecution, attempt } = Context.current().info;
       const stop = metrics.batchSettleDuration.startTimer();
       const result = await settleBatch(deps, input, workflowExecution?.workflowId ?? input.batchId);
-      stop();
-      if (!result.alreadyApplied) {
-        metrics.outcomes.inc({ status: 'SETTLED', reason: '' }, result.settled);
-        metrics.outcomes.inc({ status: 'REJECTED', reason: '' }, result.rejected);
-      }
-      deps.logger.debug({ ...result, attempt }, 'batch settled');
+      const seconds = stop();
+      // Counted once, where decided: a retry finds the batch applied and counts nothing.
+      if (!result.alreadyApplied) countSettlement(result);
+      deps.logger.info(
+        {
+          batchId: input.batchId,
+          workflowId: workflowExecution?.workflowId,
+          range: describeRange(input),
+          settled: result.settled,
+          rejected: result.rejected,
+          duplicates: result.duplicates,
+          deadLettered: result.deadLettered,
+          alreadyApplied: result.alreadyApplied,
+          attempt,
+          durationMs: Math.round(seconds * 1000),
+        },
+        'batch settled',
+      );
       return result;
     },
 

@@ -9,7 +9,7 @@ import {
   type CycleWindow,
   type SettlementCycleEvent,
 } from '@settlement/contracts';
-import type { Database, LedgerTx } from '@settlement/db';
+import { pgArray, type Database, type LedgerTx } from '@settlement/db';
 import {
   describeCycleProblem,
   parseLedgerInteger,
@@ -194,26 +194,31 @@ export async function awaitWindowSettled(
 }
 
 /**
- * Step 3: seals the window and computes every account's net position in it with one
- * set-based statement, in ONE database transaction. Sealing first and then taking a SHARE
- * lock on transactions waits for every writer already inserting (they commit into the
- * window) and makes later writers see the seal, so the trigger of migration 0006 refuses
- * their settlement time if it falls in the window: no transaction is counted twice or lost.
- * A retry after the commit finds the cycle sealed and returns what it stored.
+ * Step 3: seals the window, then computes every account's net position in it with one
+ * set-based statement. Sealing commits first; a trigger (migration 0006) then refuses any
+ * transaction settled in a sealed window, so a writer that took its settlement time before
+ * the cut-off but inserts after the seal retries with a fresh time and lands in the next
+ * cycle. Writers that inserted before the seal are still in progress at most: the step waits
+ * until every transaction in progress at the seal has ended, without a table lock, so
+ * settlement never stops for a cycle. Nothing is counted twice or lost. A retry after the
+ * positions committed finds the cycle COMPUTED and returns what it stored.
  */
 export async function computeNetPositions(
   deps: CycleDeps,
   input: { cycleId: string },
+  options: { drainMs?: number } = {},
 ): Promise<CycleSummary> {
+  const before = await loadCycle(deps.db, input.cycleId);
+  if (before.status !== 'CLOSED') return summaryOf(before);
+  await deps.db.execute(sql`
+    update settlement_cycles set sealed_at = coalesce(sealed_at, now()), updated_at = now()
+    where id = ${input.cycleId}`);
+  await awaitTransactionsInProgress(deps.db, input.cycleId, options.drainMs ?? 30_000);
+
   return deps.db.transaction(async (tx) => {
-    await tx.execute(sql`set local lock_timeout = '15s'`);
     const cycle = await loadCycle(tx, input.cycleId, true);
-    if (cycle.sealed) return summaryOf(cycle);
+    if (cycle.status !== 'CLOSED') return summaryOf(cycle);
     const window = sql`t.settled_at > ${cycle.window_start}::timestamptz and t.settled_at <= ${cycle.cutoff}::timestamptz`;
-    await tx.execute(
-      sql`update settlement_cycles set sealed_at = now(), updated_at = now() where id = ${cycle.id}`,
-    );
-    await tx.execute(sql`lock table transactions in share mode`);
     await tx.execute(sql`
       insert into cycle_positions (cycle_id, account_id, currency, debits, credits, net, closing_balance)
       with in_window as (
@@ -247,6 +252,36 @@ export async function computeNetPositions(
       where s.id = ${cycle.id}`);
     return summaryOf(await loadCycle(tx, cycle.id));
   });
+}
+
+/**
+ * Waits until every database transaction in progress now (just after the seal committed) has
+ * ended: a settlement that passed the seal check before the seal is one of them. Past
+ * `drainMs` it fails retryably, naming how many are still open.
+ */
+async function awaitTransactionsInProgress(
+  db: Database,
+  cycleId: string,
+  drainMs: number,
+): Promise<void> {
+  const open = await db.execute<{ xid: string }>(
+    sql`select x::text as xid from pg_snapshot_xip(pg_current_snapshot()) x`,
+  );
+  const xids = open.map((r) => r.xid);
+  const deadline = Date.now() + drainMs;
+  while (xids.length > 0) {
+    const rows = await db.execute<{ n: string }>(sql`
+      select count(*)::text as n from unnest(${pgArray(xids)}::xid8[]) x
+      where pg_xact_status(x) = 'in progress'`);
+    if (rows[0].n === '0') return;
+    if (Date.now() > deadline) {
+      throw ApplicationFailure.retryable(
+        `cycle ${cycleId}: ${rows[0].n} database transactions open since the seal have not ended`,
+        'CycleSealDraining',
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 type BalanceRow = {

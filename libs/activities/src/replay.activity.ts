@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Kafka } from 'kafkajs';
 import { ApplicationFailure } from '@temporalio/common';
-import type { SettleBatchInput } from '@settlement/contracts';
+import { addReasons, countReasons, type SettleBatchInput } from '@settlement/contracts';
 import {
   pgArray,
   recordDeadLetters,
@@ -12,6 +12,7 @@ import {
 import { buildDeadLetter, toBatchMessage } from '@settlement/records';
 import { contentHash, parseTransactionRecord, type Transaction } from '@settlement/ledger';
 import { readPartitionRange, type RawMessage } from './replay-reader';
+import { countSettlement } from './outcome-metrics';
 import { settleBatch } from './settle-batch.activity';
 import {
   emptyCounts,
@@ -83,7 +84,8 @@ export async function replayChunk(
   }
   const raw = await readPartitionRange(deps.kafka, input.topic, input.partition, from, to);
 
-  return deps.db.transaction(async (tx) => {
+  let decided: Decided | undefined;
+  const result = await deps.db.transaction(async (tx) => {
     const row = await loadReplay(tx, input.replayId, true);
     if (row.progress?.[key] !== input.fromOffset) {
       return { ...totalsOf(row), readNow: 0, outboxBatchId: null };
@@ -92,7 +94,9 @@ export async function replayChunk(
     let differences: ReplayDifference[] = [];
     let outboxBatchId: string | null = null;
     if (input.mode === 'settle') {
-      Object.assign(delta, await settleChunk(deps, tx, input, raw));
+      const settled = await settleChunk(deps, tx, input, raw);
+      Object.assign(delta, settled.counts);
+      decided = settled.decided;
       outboxBatchId = replayBatchId(input);
     } else {
       const verified = await verifyChunk(tx, input, raw);
@@ -113,7 +117,13 @@ export async function replayChunk(
         dead_lettered::text, differences::text, difference_samples`);
     return { ...totalsOf(updated[0]), readNow: delta.read, outboxBatchId };
   });
+  // Committed: count what this chunk decided (a retry of a committed chunk decides nothing).
+  if (decided) countSettlement(decided);
+  return result;
 }
+
+/** The outcomes one replay chunk decided itself, for the counters. */
+type Decided = Parameters<typeof countSettlement>[0];
 
 async function loadReplay(
   db: { execute: LedgerTx['execute'] },
@@ -188,10 +198,10 @@ async function settleChunk(
   tx: LedgerTx,
   input: ReplayChunkInput,
   raw: RawMessage[],
-): Promise<ReplayCounts> {
+): Promise<{ counts: ReplayCounts; decided: Decided }> {
   const closedAt = (deps.now ?? (() => new Date()))().getTime();
   const { batch, deadLetters } = formReplayChunk(input, raw, closedAt);
-  await recordDeadLetters(tx, batch.batchId, deps.topics.deadLetters, deadLetters);
+  const fresh = await recordDeadLetters(tx, batch.batchId, deps.topics.deadLetters, deadLetters);
   // The same settle path as live batches, nested in this transaction (a savepoint), so the
   // ledger effect and the replay's progress commit together.
   const result = await settleBatch(
@@ -200,11 +210,23 @@ async function settleChunk(
     `replay-${input.replayId}`,
   );
   return {
-    read: raw.length,
-    alreadySettled: result.duplicates,
-    settled: result.settled,
-    rejected: result.rejected,
-    deadLettered: result.deadLettered,
+    counts: {
+      read: raw.length,
+      alreadySettled: result.duplicates,
+      settled: result.settled,
+      rejected: result.rejected,
+      deadLettered: result.deadLettered,
+    },
+    // Already settled transactions and known dead letters were counted when first decided.
+    decided: {
+      settled: result.settled,
+      duplicates: 0,
+      rejectedReasons: result.rejectedReasons,
+      deadLetterReasons: addReasons(
+        countReasons(fresh.map((d) => d.row.reason)),
+        result.deadLetterReasons,
+      ),
+    },
   };
 }
 

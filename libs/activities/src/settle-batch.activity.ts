@@ -1,5 +1,11 @@
 import { sql } from 'drizzle-orm';
-import type { BatchMessage, SettleBatchInput, SettleBatchResult } from '@settlement/contracts';
+import {
+  closedAtIso,
+  countReasons,
+  type BatchMessage,
+  type SettleBatchInput,
+  type SettleBatchResult,
+} from '@settlement/contracts';
 import {
   advanceCursor,
   findTransactionHashes,
@@ -140,6 +146,10 @@ export async function settleBatch(
       rejected: posted.outcomes.filter((o) => o.status !== 'SETTLED').length,
       duplicates: duplicates.length,
       deadLettered: input.deadLettered + deadLetters.length,
+      rejectedReasons: countReasons(
+        posted.outcomes.flatMap((o) => (o.status === 'REJECTED' ? [o.reason] : [])),
+      ),
+      deadLetterReasons: countReasons(deadLetters.map((d) => d.verdict.reason)),
       alreadyApplied: false,
     };
     await recordBatch(tx, input, workflowId, result, settledAt);
@@ -335,7 +345,7 @@ async function recordBatch(
     values (${input.batchId}, ${input.topic}, ${input.partition}, ${input.fromOffset}::bigint, ${input.nextOffset}::bigint,
       ${workflowId}, 'SETTLED', ${input.messages.length + input.deadLettered}, ${result.settled},
       ${result.rejected}, ${result.duplicates}, ${result.deadLettered}, ${input.replayId ?? null},
-      to_timestamp(${input.closedAt}::double precision / 1000), ${settledAt.toISOString()}::timestamptz)
+      ${closedAtIso(input)}::timestamptz, ${settledAt.toISOString()}::timestamptz)
     on conflict (id) do update set status = 'SETTLED', settled = excluded.settled, rejected = excluded.rejected,
       duplicates = excluded.duplicates, dead_lettered = excluded.dead_lettered, settled_at = excluded.settled_at,
       message_count = excluded.message_count, error = null, staged_messages = null`);

@@ -36,8 +36,13 @@ export interface SettleBatchInput {
   messages?: BatchMessage[];
   /** How many messages of the range ingest dead-lettered (for the batch's counts). */
   deadLettered: number;
-  /** Epoch ms when ingest closed the batch (for latency metrics). */
-  closedAt: number;
+  /** Those dead letters by reason (absent from inputs of older ingest versions). */
+  deadLetterReasons?: Record<string, number>;
+  /**
+   * When ingest closed the batch: an ISO 8601 string (older inputs, and replays, carry epoch
+   * milliseconds; {@link closedAtIso} reads both).
+   */
+  closedAt: string | number;
   /** Set by replay: settle through the same path but never move the live partition cursor. */
   replayId?: string;
 }
@@ -48,8 +53,26 @@ export interface SettleBatchResult {
   rejected: number;
   duplicates: number;
   deadLettered: number;
+  /** Rejections by reason, as the settle activity decided them (absent when already applied). */
+  rejectedReasons?: Record<string, number>;
+  /** Dead letters the settle activity decided (DUPLICATE_CONFLICT...), by reason. */
+  deadLetterReasons?: Record<string, number>;
   /** true when the ledger already held this batch (a retry or redelivery). */
   alreadyApplied: boolean;
+}
+
+/** The batch's closing time as ISO 8601, whichever form the input carries. */
+export function closedAtIso(input: Pick<SettleBatchInput, 'closedAt'>): string {
+  return typeof input.closedAt === 'number'
+    ? new Date(input.closedAt).toISOString()
+    : input.closedAt;
+}
+
+/** Tallies reasons: `['A', 'B', 'A']` -> `{ A: 2, B: 1 }`. */
+export function countReasons(reasons: Iterable<string>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of reasons) out[r] = (out[r] ?? 0) + 1;
+  return out;
 }
 
 /**

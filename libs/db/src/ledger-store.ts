@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { lockOrder } from '@settlement/ledger';
-import type { SettleBatchInput } from '@settlement/contracts';
+import { closedAtIso, type SettleBatchInput } from '@settlement/contracts';
 import type { PgTransaction } from 'drizzle-orm/pg-core';
 import type { PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
 import type * as schema from './schema';
@@ -306,24 +306,28 @@ export interface DeadLetterWrite {
 /**
  * Records dead letters and queues the DLQ records of those that were new in the same
  * transaction: a message already dead-lettered (a redelivery, a re-formed batch, a replay)
- * is neither recorded nor published again.
+ * is neither recorded nor published again. Returns the new ones.
  */
 export async function recordDeadLetters(
   tx: { execute: LedgerTx['execute'] },
   batchId: string,
   topic: string,
   deadLetters: readonly DeadLetterWrite[],
-): Promise<number> {
-  if (deadLetters.length === 0) return 0;
+): Promise<DeadLetterWrite[]> {
+  if (deadLetters.length === 0) return [];
   const fresh = await insertDeadLetters(
     tx,
     deadLetters.map((d) => d.row),
   );
-  const records = deadLetters
-    .filter((d) => fresh.has(`${d.row.topic}/${d.row.partition}/${d.row.offset}`))
-    .map((d) => ({ topic, message: d.record }));
-  await insertOutbox(tx, batchId, records);
-  return records.length;
+  const recorded = deadLetters.filter((d) =>
+    fresh.has(`${d.row.topic}/${d.row.partition}/${d.row.offset}`),
+  );
+  await insertOutbox(
+    tx,
+    batchId,
+    recorded.map((d) => ({ topic, message: d.record })),
+  );
+  return recorded;
 }
 
 /**
@@ -353,7 +357,7 @@ export async function recordPendingBatch(
         dead_lettered, closed_at, staged_messages)
       values (${input.batchId}, ${input.topic}, ${input.partition}, ${input.fromOffset}::bigint,
         ${input.nextOffset}::bigint, ${workflowId}, 'PENDING', ${options.messageCount}, ${input.deadLettered},
-        to_timestamp(${input.closedAt}::double precision / 1000),
+        ${closedAtIso(input)}::timestamptz,
         ${options.staged ? JSON.stringify(input.messages ?? []) : null})
       on conflict (id) do nothing`);
   });

@@ -19,6 +19,19 @@ describe('isRfc3339Timestamp', () => {
     '2016-12-31T23:59:60Z',
     '2016-12-31T18:59:60-05:00',
     '2017-01-01T00:59:60+01:00',
+    // Offsets with minutes: the leap second is 23:59:60 in UTC, so the minutes count too.
+    '2016-12-31T18:29:60-05:30',
+    '2017-01-01T05:29:60+05:30',
+    '2017-01-01T05:44:60+05:45',
+    '2026-03-31T00:00:00Z',
+    '2026-05-31T00:00:00Z',
+    '2026-06-30T00:00:00Z',
+    '2026-07-31T00:00:00Z',
+    '2026-08-31T00:00:00Z',
+    '2026-09-30T00:00:00Z',
+    '2026-10-31T00:00:00Z',
+    '2026-12-31T00:00:00Z',
+    '2026-11-30T00:00:00Z',
   ])('accepts %s', (s) => {
     expect(isRfc3339Timestamp(s)).toBe(true);
   });
@@ -48,6 +61,14 @@ describe('isRfc3339Timestamp', () => {
     '2026-11-25T17:10:61Z',
     '2026-11-25T17:10:60Z',
     '2026-11-25T23:59:60+01:00',
+    '2016-12-31T18:59:60-05:30',
+    '2016-12-31T18:29:60+05:30',
+    '2017-01-01T05:59:60+05:30',
+    '2016-12-31T23:58:60Z',
+    '2016-12-31T22:59:60Z',
+    '2026-04-31T00:00:00Z',
+    '2026-06-31T00:00:00Z',
+    '2026-09-31T00:00:00Z',
     '2026-11-25T17:10:10+24:00',
     '2026-11-25T17:10:10+01:60',
     '2026-11-25T17:10:10ZZ',
@@ -67,9 +88,15 @@ describe('isRfc3339Timestamp', () => {
     expect(isLeapYear(2024)).toBe(true);
     expect(isLeapYear(1900)).toBe(false);
     expect(isLeapYear(2000)).toBe(true);
+    expect(isLeapYear(2026)).toBe(false);
+    expect(isLeapYear(2028)).toBe(true);
+    expect(isLeapYear(2100)).toBe(false);
     expect(daysInMonth(2026, 2)).toBe(28);
     expect(daysInMonth(2024, 2)).toBe(29);
     expect(daysInMonth(2026, 9)).toBe(30);
     expect(daysInMonth(2026, 12)).toBe(31);
+    expect([1, 3, 4, 5, 6, 7, 8, 10, 11].map((m) => daysInMonth(2026, m))).toEqual([
+      31, 31, 30, 31, 30, 31, 31, 31, 30,
+    ]);
   });
 });

@@ -64,8 +64,13 @@ export const metrics = {
   }),
   outcomes: new Counter({
     name: 'settlement_outcomes_total',
-    help: 'Transaction outcomes by status and reason',
+    help: 'Transaction outcomes by status (SETTLED, REJECTED) and rejection reason',
     labelNames: ['status', 'reason'],
+    registers: [registry],
+  }),
+  duplicates: new Counter({
+    name: 'settlement_duplicates_total',
+    help: 'Messages whose id was seen before with identical content (no effect)',
     registers: [registry],
   }),
 };

@@ -1,5 +1,9 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import {
+  batchStartAttributes,
+  batchSummary,
+  closedAtIso,
+  describeRange,
   settleBatchWorkflowId,
   WORKFLOW_TYPES,
   type SettleBatchInput,
@@ -15,6 +19,8 @@ export async function startSettleBatch(
   client: Client,
   taskQueue: string,
   input: SettleBatchInput,
+  /** Valid messages of the batch (for the Web UI summary; staged inputs carry none). */
+  messageCount = input.messages?.length ?? 0,
 ): Promise<{
   workflowId: string;
   alreadyStarted: boolean;
@@ -28,6 +34,16 @@ export async function startSettleBatch(
       workflowId,
       args: [input],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      typedSearchAttributes: batchStartAttributes(input),
+      // What the Web UI lists and shows first: one sentence, then the batch's identity.
+      staticSummary: batchSummary(input, messageCount + input.deadLettered, input.deadLettered),
+      staticDetails: [
+        `batch ${input.batchId} (${describeRange(input)})`,
+        `closed by ingest at ${closedAtIso(input)}`,
+        input.replayId ? `replay ${input.replayId}` : undefined,
+      ]
+        .filter(Boolean)
+        .join('\n'),
     });
     return { workflowId, alreadyStarted: false, result };
   } catch (err) {

@@ -4,9 +4,12 @@ import {
   continueAsNew,
   defineQuery,
   isCancellation,
+  patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 // Relative, type-only imports: the workflow bundle must not pull Node code.
@@ -17,6 +20,12 @@ import type {
   ReplayStatus,
   ReplayTotals,
 } from '../../activities/src/replay.types';
+import {
+  countAttributes,
+  describeCounts,
+  groupDigits,
+  type SettlementStatusKeyword,
+} from '../../contracts/src/search-attributes';
 
 const { replayChunk } = proxyActivities<SettlementActivities>({
   // A chunk reads Kafka then writes one database transaction; a killed worker is noticed by
@@ -40,6 +49,20 @@ export const replayProgressQuery = defineQuery<ReplayProgress>('progress');
 
 /** Chunks per workflow run before continueAsNew, which bounds the event history. */
 const CHUNKS_PER_RUN = 100;
+
+/** The Web UI's view of a replay: status and counts as search attributes, a sentence as details. */
+function showProgress(
+  input: ReplayInput,
+  status: SettlementStatusKeyword,
+  totals: ReplayTotals,
+): void {
+  const c = totals.counts;
+  const sentence = `replay ${input.replayId} of ${input.topic}: ${groupDigits(c.read)} read, ${groupDigits(c.alreadySettled)} already settled, ${describeCounts(c)}`;
+  setCurrentDetails(status === 'RUNNING' ? sentence : `${sentence} (${status})`);
+  if (status !== 'RUNNING' && patched('settlement-search-attributes')) {
+    upsertSearchAttributes(countAttributes(status, c));
+  }
+}
 
 /**
  * Compliance replay: re-reads each partition's range [fromOffset, toOffset) in chunks and
@@ -80,6 +103,7 @@ export async function replayRange(input: ReplayInput): Promise<ReplayProgress> {
           mode: input.mode,
         });
         totals = { counts: result.counts, differences: result.differences };
+        showProgress(input, 'RUNNING', totals);
         next[key] = to.toString();
         chunks++;
         if (result.outboxBatchId) await publishOutcomes({ batchId: result.outboxBatchId });
@@ -91,6 +115,7 @@ export async function replayRange(input: ReplayInput): Promise<ReplayProgress> {
     }
     status = 'COMPLETED';
     await recordReplayStatus({ replayId: input.replayId, status });
+    showProgress(input, 'COMPLETED', totals);
     return { status, next, ...totals };
   } catch (err) {
     if (isCancellation(err)) {
@@ -98,6 +123,7 @@ export async function replayRange(input: ReplayInput): Promise<ReplayProgress> {
       await CancellationScope.nonCancellable(() =>
         recordReplayStatus({ replayId: input.replayId, status: 'CANCELLED' }),
       );
+      showProgress(input, 'CANCELLED', totals);
       throw err;
     }
     if (isContinueAsNew(err)) throw err;
@@ -109,6 +135,7 @@ export async function replayRange(input: ReplayInput): Promise<ReplayProgress> {
         error: `${workflowInfo().workflowId}: ${err instanceof Error ? err.message : String(err)}`,
       }),
     );
+    showProgress(input, 'FAILED', totals);
     throw err;
   }
 }

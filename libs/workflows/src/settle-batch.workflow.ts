@@ -1,7 +1,21 @@
-import { proxyActivities, log } from '@temporalio/workflow';
+import {
+  isCancellation,
+  log,
+  patched,
+  proxyActivities,
+  setCurrentDetails,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 // Relative imports only: path aliases do not resolve inside the workflow bundle.
 import type { SettlementActivities } from '../../activities/src/activities';
 import type { SettleBatchInput, SettleBatchResult } from '../../contracts/src/batch';
+import {
+  addReasons,
+  countAttributes,
+  describeCounts,
+  describeRange,
+  SEARCH_ATTRIBUTES,
+} from '../../contracts/src/search-attributes';
 
 const { settleBatch: settle } = proxyActivities<SettlementActivities>({
   // One PostgreSQL transaction for a whole batch; generous, it is bounded by lock waits.
@@ -21,14 +35,38 @@ const { publishOutcomes } = proxyActivities<SettlementActivities>({
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
 });
 
+/** Histories recorded before the Web UI attributes existed replay without the upserts. */
+const SEARCH_ATTRIBUTES_PATCH = 'settlement-search-attributes';
+
 /**
  * Settles one micro-batch: the ledger write and its outcomes in one database transaction
  * (settle), then the outcomes to Kafka (publish). Both steps are idempotent by database
- * keys, so Temporal may retry either after a crash at any point.
+ * keys, so Temporal may retry either after a crash at any point. The Web UI shows the
+ * counts as search attributes and as the workflow's current details.
  */
 export async function settleBatch(input: SettleBatchInput): Promise<SettleBatchResult> {
-  const result = await settle(input);
-  await publishOutcomes({ batchId: input.batchId });
+  setCurrentDetails(`${describeRange(input)}: settling`);
+  let result: SettleBatchResult;
+  try {
+    result = await settle(input);
+    await publishOutcomes({ batchId: input.batchId });
+  } catch (err) {
+    if (!isCancellation(err) && patched(SEARCH_ATTRIBUTES_PATCH)) {
+      upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.status, value: 'FAILED' }]);
+      setCurrentDetails(
+        `${describeRange(input)}: failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+    throw err;
+  }
+  const counts = {
+    settled: result.settled,
+    rejected: result.rejected,
+    deadLettered: result.deadLettered,
+    deadLetterReasons: addReasons(input.deadLetterReasons, result.deadLetterReasons),
+  };
+  if (patched(SEARCH_ATTRIBUTES_PATCH)) upsertSearchAttributes(countAttributes('SETTLED', counts));
+  setCurrentDetails(`${describeRange(input)}: ${describeCounts(counts)}`);
   if (result.alreadyApplied)
     log.info('batch was already in the ledger', { batchId: input.batchId });
   return result;

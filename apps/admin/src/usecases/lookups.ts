@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { BATCH_STATUSES, findPendingBatchOf, type DatabaseHandle } from '@settlement/db';
-import { DATABASE } from '@settlement/platform';
+import type { AdminConfig, TemporalConfig } from '@settlement/config';
+import { CONFIG, DATABASE } from '@settlement/platform';
 import { notFound } from '../http/errors';
 import { decodeCursor, encodeCursor, limitSchema, type Page } from '../http/pagination';
 
@@ -12,6 +13,11 @@ export interface TransactionView {
   reason?: string;
   batchId?: string;
   settledAt?: string;
+  /** The batch that settled (or will settle) the transaction, with its workflow. */
+  batch?: BatchView;
+  workflowId?: string;
+  /** The workflow's page in the Temporal Web UI. */
+  workflowUrl?: string;
   debitAccount?: string;
   creditAccount?: string;
   amount?: string;
@@ -60,7 +66,15 @@ const batchColumns = sql`id, topic, partition, from_offset::text, next_offset::t
   to_char(closed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as closed_at,
   to_char(settled_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as settled_at`;
 
-function batchView(r: BatchRow) {
+/** The workflow's page in the Temporal Web UI (the same path on Temporal Cloud). */
+export function workflowUrl(
+  ui: { baseUrl: string; namespace: string },
+  workflowId: string,
+): string {
+  return `${ui.baseUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(ui.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+function batchView(r: BatchRow, ui: { baseUrl: string; namespace: string }) {
   return {
     id: r.id,
     topic: r.topic,
@@ -68,6 +82,7 @@ function batchView(r: BatchRow) {
     fromOffset: r.from_offset,
     nextOffset: r.next_offset,
     workflowId: r.workflow_id,
+    workflowUrl: workflowUrl(ui, r.workflow_id),
     status: r.status,
     counts: {
       messages: r.message_count,
@@ -87,7 +102,25 @@ export type BatchView = ReturnType<typeof batchView>;
 
 @Injectable()
 export class LookupUseCases {
-  constructor(@Inject(DATABASE) private readonly database: DatabaseHandle) {}
+  private readonly ui: { baseUrl: string; namespace: string };
+
+  constructor(
+    @Inject(DATABASE) private readonly database: DatabaseHandle,
+    @Inject(CONFIG) config: AdminConfig & TemporalConfig,
+  ) {
+    this.ui = { baseUrl: config.TEMPORAL_WEB_URL, namespace: config.TEMPORAL_NAMESPACE };
+  }
+
+  /** The transaction's batch, its workflow id and Web UI link, when the batch row exists. */
+  private async withBatch(view: TransactionView): Promise<TransactionView> {
+    if (!view.batchId) return view;
+    const rows = await this.database.db.execute<BatchRow>(
+      sql`select ${batchColumns} from batches where id = ${view.batchId}`,
+    );
+    if (!rows[0]) return view;
+    const batch = batchView(rows[0], this.ui);
+    return { ...view, batch, workflowId: batch.workflowId, workflowUrl: batch.workflowUrl };
+  }
 
   /**
    * SETTLED/REJECTED come from the ledger's transactions table, written in the same database
@@ -115,10 +148,10 @@ export class LookupUseCases {
     const r = rows[0];
     if (!r) {
       const pendingBatch = await findPendingBatchOf(this.database.db, id);
-      if (pendingBatch) return { id, status: 'PENDING', batchId: pendingBatch };
+      if (pendingBatch) return this.withBatch({ id, status: 'PENDING', batchId: pendingBatch });
       throw notFound(`transaction ${id} not found`);
     }
-    return {
+    return this.withBatch({
       id: r.id,
       status: r.status,
       ...(r.reason ? { reason: r.reason } : {}),
@@ -131,7 +164,7 @@ export class LookupUseCases {
       topic: r.topic,
       partition: r.partition,
       offset: r.offset,
-    };
+    });
   }
 
   async batch(id: string): Promise<BatchView> {
@@ -139,7 +172,7 @@ export class LookupUseCases {
       sql`select ${batchColumns} from batches where id = ${id}`,
     );
     if (!rows[0]) throw notFound(`batch ${id} not found`);
-    return batchView(rows[0]);
+    return batchView(rows[0], this.ui);
   }
 
   /** Newest first, keyset on (created_at, id): index batches_status_idx serves the status filter. */
@@ -155,7 +188,7 @@ export class LookupUseCases {
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
     return {
-      items: page.map(batchView),
+      items: page.map((r) => batchView(r, this.ui)),
       nextCursor: more && last ? encodeCursor([last.created_at_key, last.id]) : null,
     };
   }

@@ -6,7 +6,7 @@ import type { Kafka } from 'kafkajs';
 import { z } from 'zod';
 import { readPartitionRange, type ReplayInput, type ReplayRange } from '@settlement/activities';
 import type { AdminConfig, KafkaConfig, TemporalConfig } from '@settlement/config';
-import { WORKFLOW_TYPES } from '@settlement/contracts';
+import { replayStartAttributes, replaySummary, WORKFLOW_TYPES } from '@settlement/contracts';
 import { replays, type Database, type DatabaseHandle } from '@settlement/db';
 import { CONFIG, DATABASE, KAFKA, TEMPORAL_CLIENT } from '@settlement/platform';
 import { recordAudit } from '../audit';
@@ -165,6 +165,9 @@ export class ReplayUseCases {
         taskQueue: this.config.TEMPORAL_TASK_QUEUE,
         workflowId,
         args: [input],
+        typedSearchAttributes: replayStartAttributes(replayId, topic),
+        staticSummary: replaySummary(replayId, topic, cmd.mode, input.ranges),
+        staticDetails: `requested by ${caller.principal.name}`,
       });
     });
     return { replayId, workflowId, topic, mode: cmd.mode, ranges };

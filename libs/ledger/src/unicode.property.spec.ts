@@ -1,0 +1,71 @@
+import fc from 'fast-check';
+import { codePointLength, isWellFormedUnicode, utf8ByteLength } from './validation';
+
+/**
+ * The hand-written UTF-16 walks of validation.ts against the platform's own answers, on
+ * strings built around every encoding boundary: the last 1-, 2- and 3-byte code units, both
+ * ends of each surrogate range, pairs, and lone halves at the start, middle and end.
+ */
+const BOUNDARIES = [
+  '\u0000',
+  '\u007f',
+  '\u0080',
+  '\u07ff',
+  '\u0800',
+  '\ud7ff',
+  '\ud800',
+  '\udbff',
+  '\udc00',
+  '\udfff',
+  '\ue000',
+  '\uffff',
+  '\ud83d\ude00',
+];
+const text = fc
+  .array(fc.oneof(fc.constantFrom(...BOUNDARIES), fc.string({ unit: 'binary', maxLength: 3 })), {
+    maxLength: 12,
+  })
+  .map((parts) => parts.join(''));
+
+describe('UTF-8 and UTF-16 helpers against the platform', () => {
+  it('utf8ByteLength is the byte length of the UTF-8 encoding (a lone surrogate as U+FFFD)', () => {
+    fc.assert(
+      fc.property(text, (s) => {
+        expect(utf8ByteLength(s)).toBe(Buffer.byteLength(s.toWellFormed(), 'utf8'));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('isWellFormedUnicode agrees with String.prototype.isWellFormed', () => {
+    fc.assert(
+      fc.property(text, (s) => {
+        expect(isWellFormedUnicode(s)).toBe(s.isWellFormed());
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('codePointLength counts code points as string iteration does', () => {
+    fc.assert(
+      fc.property(text, (s) => {
+        expect(codePointLength(s)).toBe([...s].length);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it.each([
+    ['\u007f', 1],
+    ['\u0080', 2],
+    ['\u07ff', 2],
+    ['\u0800', 3],
+    ['\uffff', 3],
+    ['\ud83d\ude00', 4],
+    ['\ud83d', 3],
+    ['\ude00', 3],
+    ['\ud83d\u0041', 4],
+  ])('utf8ByteLength(%j) is %i at the boundary', (s, n) => {
+    expect(utf8ByteLength(s)).toBe(n);
+  });
+});
