@@ -31,6 +31,8 @@ const kafkaSchema = z.object({
     .default('none'),
   KAFKA_SASL_USERNAME: z.string().optional(),
   KAFKA_SASL_PASSWORD: z.string().optional(),
+  /** A compressed record batch expanding beyond this is refused (decompression bombs). */
+  KAFKA_MAX_DECOMPRESSED_BATCH_BYTES: positiveInt.default(64 * 1024 * 1024),
   /** PLAIN/SCRAM without TLS sends credentials readable on the wire: only for a local broker. */
   KAFKA_SASL_ALLOW_PLAINTEXT: bool.default(false),
   AWS_REGION: z.string().optional(),
