@@ -1,3 +1,4 @@
+import { exportMetricsOf } from '@settlement/observability';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
@@ -18,6 +19,7 @@ import type { AdminAppConfig } from './config';
  * guard, the JSON error filter, and OpenAPI docs with Swagger UI at /docs.
  */
 export async function createAdminApp(config: AdminAppConfig): Promise<INestApplication> {
+  exportMetricsOf('admin');
   const tokens = loadTokens(config);
   const app = await NestFactory.create(AdminModule.forRoot(config, tokens), httpServer(tokens), {
     bufferLogs: true,

@@ -87,7 +87,7 @@ const ingestSchema = z.object({
     .min(4096)
     .default(4 * 1024 * 1024),
   /** How long the group waits for a silent (crashed) member before moving its partitions. */
-  INGEST_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(30_000),
+  INGEST_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(6000),
   INGEST_LAG_INTERVAL_MS: positiveInt.default(5000),
   INGEST_CONTROL_POLL_MS: positiveInt.default(2000),
   INGEST_MAX_BYTES_PER_PARTITION: positiveInt.default(2 * 1024 * 1024),
