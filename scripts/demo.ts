@@ -15,7 +15,7 @@ import {
   sendAll,
   waitForIds,
   waitForOutcomes,
-} from '../apps/loadgen/src';
+} from '@settlement/loadgen';
 import {
   appNames,
   localEnv,
