@@ -50,7 +50,7 @@ export class InfrastructureModule {
     },
     needs: Needs,
   ): DynamicModule {
-    const logger = createLogger(service, config.LOG_LEVEL, config.LOG_FORMAT);
+    const logger = createLogger(service, config.LOG_LEVEL);
     const providers: Provider[] = [
       { provide: CONFIG, useValue: config },
       { provide: LOGGER, useValue: logger },
