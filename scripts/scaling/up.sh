@@ -183,12 +183,20 @@ start_keda_operator() {
     --health-probe-bind-address="127.0.0.1:$KEDA_PROBE_PORT"
     --metrics-service-bind-address="$VETH_HOST_IP:$KEDA_GRPC_PORT"
     --zap-log-level=info --zap-encoder=console --zap-time-encoding=rfc3339)
-  # Its first start writes the certificates (CA, operator and adapter) and exits by design.
-  if [ ! -s "$KEDA_CERTS/tls.crt" ]; then
+  # Its first start writes the certificates (CA, operator and adapter) into the Secret
+  # kedaorg-certs and exits by design; in a cluster the Secret is mounted at --cert-dir, here
+  # its keys are copied there.
+  if ! kube get secret kedaorg-certs -n keda >/dev/null 2>&1; then
     say "KEDA operator: first start writes its certificates"
     timeout 120 "${KEDA_ENV[@]}" "$KEDA_BIN/keda-operator" "${args[@]}" >>"$SCALING_LOGS/keda-operator.log" 2>&1 </dev/null 9>&- || true
-    [ -s "$KEDA_CERTS/tls.crt" ] || fail_service keda-operator 120
+    kube get secret kedaorg-certs -n keda >/dev/null 2>&1 || fail_service keda-operator 120
   fi
+  local key
+  for key in ca.crt ca.key tls.crt tls.key; do
+    kube get secret kedaorg-certs -n keda -o "jsonpath={.data.${key//./\\.}}" | base64 -d >"$KEDA_CERTS/$key"
+    [ -s "$KEDA_CERTS/$key" ] || die "Secret keda/kedaorg-certs has no $key"
+  done
+  chmod 600 "$KEDA_CERTS"/*.key
   start_service keda-operator keda-operator "${KEDA_ENV[@]}" "$KEDA_BIN/keda-operator" "${args[@]}"
   wait_for keda-operator 120 curl -sf "http://127.0.0.1:$KEDA_PROBE_PORT/readyz" || fail_service keda-operator 120
 }
