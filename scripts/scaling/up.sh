@@ -201,7 +201,8 @@ start_keda_operator() {
   wait_for keda-operator 120 curl -sf "http://127.0.0.1:$KEDA_PROBE_PORT/readyz" || fail_service keda-operator 120
 }
 
-# The adapter's Service + Endpoints (no selector: the endpoint is the adapter's veth address)
+# The adapter's Service + EndpointSlice (no selector: the endpoint is the adapter's veth address;
+# the aggregator reads EndpointSlices)
 # and the APIService the HPA controller reads external metrics through.
 register_adapter() {
   kube apply --server-side --field-manager=scaling-up -f - >/dev/null <<YAML
@@ -211,12 +212,17 @@ metadata: { name: keda-metrics-apiserver, namespace: keda }
 spec:
   ports: [{ name: https, port: 443, targetPort: $ADAPTER_PORT, protocol: TCP }]
 ---
-apiVersion: v1
-kind: Endpoints
-metadata: { name: keda-metrics-apiserver, namespace: keda }
-subsets:
-  - addresses: [{ ip: $VETH_NS_IP }]
-    ports: [{ name: https, port: $ADAPTER_PORT, protocol: TCP }]
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: keda-metrics-apiserver-netns
+  namespace: keda
+  labels:
+    kubernetes.io/service-name: keda-metrics-apiserver
+    endpointslice.kubernetes.io/managed-by: scaling-up
+addressType: IPv4
+ports: [{ name: https, port: $ADAPTER_PORT, protocol: TCP }]
+endpoints: [{ addresses: [$VETH_NS_IP], conditions: { ready: true } }]
 ---
 apiVersion: apiregistration.k8s.io/v1
 kind: APIService
@@ -256,6 +262,9 @@ install_crds() {
 # the scaling overlay for real.
 apply_overlays() {
   local overlay out
+  # A Job's template is immutable and none runs here: drop those of an earlier apply, so a
+  # changed Job validates as it would on a fresh cluster.
+  kube delete jobs -n settlement --all --ignore-not-found >/dev/null
   for overlay in local eks; do
     out="$SCALING_STATE/render-$overlay.yaml"
     "$KUSTOMIZE" build "$STACK_REPO/k8s/overlays/$overlay" >"$out"
