@@ -29,7 +29,7 @@ import {
 } from '../scripts/apps-runner';
 import { cpuDelta, machineCpuSeconds, sampleCpu, type CpuTargets } from './cpu';
 
-type Scenario = 'micro-batch' | 'ledger-ceiling' | 'paced' | 'workflow-per-transaction';
+type Scenario = 'micro-batch' | 'ledger-ceiling' | 'paced' | 'workflow-per-transaction' | 'backlog';
 
 const BASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/settlement';
 const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
@@ -121,6 +121,16 @@ function histogramAvgMs(text: string, name: string): number | null {
   return count > 0 ? Math.round((sum / count) * 10_000) / 10 : null;
 }
 
+/** The app's V8 heap in use now, MiB (0 when it does not answer). */
+async function heapUsedMb(port: string): Promise<number> {
+  try {
+    const m = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(await metricsText(port));
+    return m ? Math.round(Number(m[1]) / 1048576) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** A cold-start gauge (seconds since process start) in ms, or null when not reached. */
 function coldStartMs(text: string, step: string): number | null {
   const m = new RegExp(`^settlement_cold_start_seconds\\{step="${step}"\\} (\\S+)$`, 'm').exec(
@@ -175,7 +185,9 @@ async function scenario(
     'ledger-ceiling': 'lc',
     paced: 'pa',
     'workflow-per-transaction': 'pt',
+    backlog: 'bl',
   }[name];
+  const apps = name === 'micro-batch' || name === 'paced' || name === 'backlog';
   const db = await freshDatabase(label);
   const topics = await createTopics(kafka, label);
   const handle = createDatabase({ url: db.url, poolMax: 4, applicationName: 'bench' });
@@ -206,7 +218,7 @@ async function scenario(
     const spawnedAt = Date.now();
     let ingest: Child;
     let worker: Child | undefined;
-    if (name === 'micro-batch' || name === 'paced') {
+    if (apps) {
       worker = spawnApp('worker', env, 'ignore', NODE_ARGS);
       ingest = spawnApp('ingest', env, 'ignore', NODE_ARGS);
       children.push(ingest, worker);
@@ -227,6 +239,18 @@ async function scenario(
     );
     say(`${name}: funded ${accounts} accounts in ${Date.now() - spawnedAt} ms after the spawn`);
     const baseline = await outcomeCount(handle.db);
+    const producedAt = new Map<string, number>();
+    let sent = { sent: 0, ms: 1 };
+    if (name === 'backlog') {
+      // The whole load waits in the topic while ingest is down, then a fresh ingest drains it:
+      // its memory must stay flat whatever the lag.
+      await stopAll([ingest], 30_000);
+      children.splice(children.indexOf(ingest), 1);
+      sent = await publish(producer, () => gen.next(), { topic: topics.tx, count: opts.count });
+      say(`${name}: ${sent.sent} messages wait; starting ingest`);
+      ingest = spawnApp('ingest', env, 'ignore', NODE_ARGS);
+      children.push(ingest);
+    }
     const targets: CpuTargets = {
       worker: worker?.proc.pid,
       ingest: ingest.proc.pid,
@@ -237,24 +261,30 @@ async function scenario(
     const loadAvg1 = Math.round(os.loadavg()[0] * 10) / 10;
     const cpuBefore = sampleCpu(targets);
     const machineBefore = machineCpuSeconds();
-    const producedAt = new Map<string, number>();
     const t0 = Date.now();
-    const sent = await publish(producer, () => gen.next(), {
-      topic: topics.tx,
-      count: opts.count,
-      rate: opts.rate,
-      durationMs: opts.durationMs,
-      // Paced: 100 sends a second, so a message waits at most 10 ms in the load generator.
-      chunk: opts.rate > 0 ? Math.max(1, Math.round(opts.rate / 100)) : 1000,
-      producedAt,
-    });
+    if (name !== 'backlog') {
+      sent = await publish(producer, () => gen.next(), {
+        topic: topics.tx,
+        count: opts.count,
+        rate: opts.rate,
+        durationMs: opts.durationMs,
+        // Paced: 100 sends a second, so a message waits at most 10 ms in the load generator.
+        chunk: opts.rate > 0 ? Math.max(1, Math.round(opts.rate / 100)) : 1000,
+        producedAt,
+      });
+    }
     const count = sent.sent;
     let last = 0;
+    const heapPeak = { worker: 0, ingest: 0 };
     for (;;) {
       const n = (await outcomeCount(handle.db)) - baseline;
       if (n >= count) break;
       if (n !== last) say(`${name}: ${n}/${count} settled`);
       last = n;
+      if (apps) {
+        heapPeak.worker = Math.max(heapPeak.worker, await heapUsedMb(env.WORKER_HTTP_PORT!));
+        heapPeak.ingest = Math.max(heapPeak.ingest, await heapUsedMb(env.INGEST_HTTP_PORT!));
+      }
       await sleep(1000);
     }
     const cpuAfter = sampleCpu(targets);
@@ -285,7 +315,7 @@ async function scenario(
       otherCpuSeconds: Math.round((busy - ours) * 10) / 10,
     };
     let extra: Record<string, unknown> = {};
-    if (worker && (name === 'micro-batch' || name === 'paced')) {
+    if (worker && apps) {
       const ingestMetrics = await metricsText(env.INGEST_HTTP_PORT!);
       const workerMetrics = await metricsText(env.WORKER_HTTP_PORT!);
       extra = {
@@ -294,6 +324,9 @@ async function scenario(
           workerMetrics,
           'settlement_batch_settle_duration_seconds',
         ),
+        // Sampled once a second: the V8 heap in use (the part of the RSS that load grows).
+        workerPeakHeapUsedMb: heapPeak.worker,
+        ingestPeakHeapUsedMb: heapPeak.ingest,
         workerFirstPollMs: coldStartMs(workerMetrics, 'worker_first_poll'),
         ingestFirstStartMs: coldStartMs(ingestMetrics, 'ingest_first_workflow_start'),
       };
@@ -367,6 +400,11 @@ async function main(): Promise<void> {
       kafka,
     );
     emit('paced', line);
+  }
+  // Not in the default run: the memory case of a large backlog (BENCH_ONLY=backlog).
+  if (only?.includes('backlog')) {
+    const count = Number(process.env.BENCH_BACKLOG_COUNT ?? 2_000_000);
+    emit('backlog', await scenario('backlog', { count, rate: 0 }, kafka));
   }
   if (runs('workflow-per-transaction') && process.env.BENCH_SKIP_PER_TX !== '1') {
     const pt = await scenario('workflow-per-transaction', { count: ptCount, rate: 0 }, kafka);

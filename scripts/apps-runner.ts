@@ -33,6 +33,20 @@ export function localEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessE
   return env;
 }
 
+/**
+ * V8 heap caps per app (MiB of old space): the heap is what grows with load (batches in
+ * hand), so capping it bounds the resident set at any lag - worker ~ 170 MiB of native memory
+ * (Node, Temporal's core, the workflow thread) plus its heap; ingest ~ 110 MiB plus its heap.
+ * Deployments set the same through NODE_OPTIONS (k8s/base). Measured in docs/benchmarks.md.
+ */
+export const APP_HEAP_MB: Readonly<Record<string, number>> = { worker: 192, ingest: 128 };
+/**
+ * Young generation per app (MiB per semi-space): with a small old space V8 also shrinks the
+ * young generation, and the apps' per-batch garbage then costs a quarter of their CPU in
+ * scavenges (profiled); set back near Node's default.
+ */
+export const APP_SEMI_SPACE_MB: Readonly<Record<string, number>> = { worker: 16, ingest: 8 };
+
 export function spawnApp(
   name: string,
   env: NodeJS.ProcessEnv,
@@ -40,7 +54,12 @@ export function spawnApp(
   nodeArgs: readonly string[] = [],
 ): Child {
   const main = path.join(ROOT, 'dist/apps', name, 'src/main.js');
-  const proc = spawn(process.execPath, [...nodeArgs, main], {
+  const heap = APP_HEAP_MB[name];
+  const heapArgs =
+    heap && !`${env.NODE_OPTIONS ?? ''} ${nodeArgs.join(' ')}`.includes('--max-old-space-size')
+      ? [`--max-old-space-size=${heap}`, `--max-semi-space-size=${APP_SEMI_SPACE_MB[name]}`]
+      : [];
+  const proc = spawn(process.execPath, [...heapArgs, ...nodeArgs, main], {
     cwd: ROOT,
     env,
     stdio: ['ignore', stdio, stdio],

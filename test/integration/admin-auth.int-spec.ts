@@ -7,46 +7,20 @@ import { loadAdminConfig } from '../../apps/admin/src/config';
 import { stackAddresses } from './support/apps';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { count } from './support/fixtures';
+import { registeredRoutes, type Route } from './support/routes';
 
 const OPERATOR = `op-${randomBytes(16).toString('hex')}`;
 const READER = `ro-${randomBytes(16).toString('hex')}`;
 const HEALTH = ['GET /health/live', 'GET /health/ready', 'GET /metrics'];
-/** Public: the probes, the scrape target and the OpenAPI document with Swagger UI's assets. */
+/**
+ * Public: the probes, the scrape target, the OpenAPI document with Swagger UI's assets, and
+ * the operations console's static files (no data: it calls /admin with the user's token).
+ */
 const isPublic = (r: Route): boolean =>
   HEALTH.includes(`${r.method} ${r.path}`) ||
-  (r.method === 'GET' && (r.path === '/docs' || r.path.startsWith('/docs/')));
+  (r.method === 'GET' &&
+    ['/docs', '/console'].some((p) => r.path === p || r.path.startsWith(`${p}/`)));
 const CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-
-interface Route {
-  method: string;
-  path: string;
-  /** A wildcard route (Swagger's catch-all): no handler of ours answers it. */
-  wildcard: boolean;
-}
-
-/**
- * Every route the app's router registered (Nest's controllers, Swagger UI's, and catch-alls
- * for every HTTP method), with parameters and wildcards filled in. CONNECT is left out: Node's
- * HTTP server hands it to a 'connect' listener and never to the router.
- */
-function registeredRoutes(app: INestApplication): Route[] {
-  const router = app.getHttpAdapter().getInstance().router as {
-    stack: { route?: { path: string; methods: Record<string, boolean> } }[];
-  };
-  return router.stack.flatMap((layer) =>
-    layer.route
-      ? Object.keys(layer.route.methods)
-          .filter((m) => m !== '_all' && m !== 'connect')
-          .map((m) => ({
-            method: m.toUpperCase(),
-            path: layer
-              .route!.path.replace(/:[A-Za-z]+/g, 'x1')
-              .replace(/\{\*[A-Za-z]+\}/, 'admin/x1'),
-            wildcard: layer.route!.path.includes('{*'),
-          }))
-      : [],
-  );
-}
 
 /** The same path as an attacker would write it: other case, encoded, trailing slash, doubled. */
 function variants(path: string): string[] {
@@ -103,6 +77,25 @@ describe('admin authentication: deny by default over every registered route', ()
         .sort(),
     );
     expect(open).toEqual(expect.arrayContaining(HEALTH));
+  });
+
+  it("serves the console's static files without a token, and only them", async () => {
+    for (const file of ['/console', '/console/console.js', '/console/console.css']) {
+      const res = await http.get(file);
+      expect(res.status).toBe(200);
+      expect(res.headers['content-security-policy']).toMatch(/default-src 'none'/);
+    }
+    // Paths that try to climb out of the console's folder reach no data.
+    for (const path of [
+      '/console/../admin/lag',
+      '/console/%2e%2e/admin/lag',
+      '/console/%2fadmin',
+    ]) {
+      const res = await http.get(path);
+      expect([400, 403, 404]).toContain(res.status);
+      expect(JSON.stringify(res.body ?? {})).not.toMatch(/totalLag|partitions/);
+    }
+    expect((await http.post('/console').send({})).status).toBe(401);
   });
 
   it('answers 401 to no token and to a wrong token on every variant of every other route', async () => {

@@ -12,6 +12,24 @@ import { ledgerViolations, openPipeline, type Pipeline } from './support/apps';
 
 const COUNT = 20_000;
 
+async function scrape(port: number): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+}
+
+/** The sum of a counter's samples whose labels include `labels` (Prometheus text format). */
+function sample(text: string, name: string, labels: Record<string, string>): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_:]+)(?:\{([^}]*)\})? ([0-9.e+-]+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries(
+      [...(m[2] ?? '').matchAll(/([a-z_]+)="([^"]*)"/g)].map((l) => [l[1], l[2]]),
+    );
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) total += Number(m[3]);
+  }
+  return total;
+}
+
 /**
  * End to end through the real stack and the built apps: 20,000+ messages of every kind from
  * loadgen, every outcome reconciled against what was sent, the ledger's invariants checked.
@@ -83,6 +101,53 @@ describe('end to end (built ingest + worker, real Kafka, Temporal, PostgreSQL)',
       postingsPerOutcome: [],
       outOfOrder: [],
     });
+
+    // The counters tell the same story, each outcome counted once by the process that decided
+    // it: ingest the dead letters of bad input, the worker outcomes, duplicates and conflicts.
+    const [ingest, worker] = ['ingest', 'worker'].map((name) =>
+      pipeline.apps.find((a) => a.name === name)!,
+    );
+    const ingestText = await scrape(ingest.port);
+    const workerText = await scrape(worker.port);
+    const counted = {
+      settled: sample(workerText, 'settlement_outcomes_total', { status: 'SETTLED' }),
+      rejected: {
+        INSUFFICIENT_FUNDS: sample(workerText, 'settlement_outcomes_total', {
+          status: 'REJECTED',
+          reason: 'INSUFFICIENT_FUNDS',
+        }),
+        UNKNOWN_ACCOUNT: sample(workerText, 'settlement_outcomes_total', {
+          status: 'REJECTED',
+          reason: 'UNKNOWN_ACCOUNT',
+        }),
+      },
+      deadLettered: {
+        MALFORMED_JSON: sample(ingestText, 'settlement_dead_letters_total', {
+          reason: 'MALFORMED_JSON',
+        }),
+        SCHEMA_VIOLATION: sample(ingestText, 'settlement_dead_letters_total', {
+          reason: 'SCHEMA_VIOLATION',
+        }),
+        TOO_LARGE: sample(ingestText, 'settlement_dead_letters_total', { reason: 'TOO_LARGE' }),
+        DUPLICATE_CONFLICT: sample(workerText, 'settlement_dead_letters_total', {
+          reason: 'DUPLICATE_CONFLICT',
+        }),
+      },
+      duplicates: sample(workerText, 'settlement_duplicates_total', {}),
+      total: 0,
+    };
+    counted.total =
+      counted.settled +
+      counted.rejected.INSUFFICIENT_FUNDS +
+      counted.rejected.UNKNOWN_ACCOUNT +
+      Object.values(counted.deadLettered).reduce((a, b) => a + b, 0) +
+      counted.duplicates;
+    expect(counted).toEqual(expected);
+    // Each process exports only its own families; the worker also the Temporal SDK's.
+    expect(workerText).not.toContain('settlement_ingest_messages_total');
+    expect(ingestText).not.toContain('settlement_outcomes_total');
+    expect(workerText).toMatch(/^temporal_[a-z_]+/m);
+    expect(workerText).toContain('temporal_worker_task_slots_available');
 
     // Every settled or rejected transaction's outcome reached the settlements topic.
     const decided =

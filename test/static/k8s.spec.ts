@@ -285,4 +285,53 @@ describe('eks overlay', () => {
       expect(image).not.toMatch(/:latest$/);
     }
   });
+
+  it('narrows every egress rule of every NetworkPolicy to destinations, never any address on a port', () => {
+    const policies = render('k8s/overlays/eks').filter((o) => o.kind === 'NetworkPolicy');
+    const open = policies.flatMap((p) =>
+      ((p.spec.egress ?? []) as { to?: unknown[] }[])
+        .filter((rule) => !rule.to || rule.to.length === 0)
+        .map(() => p.metadata.name),
+    );
+    expect(policies.length).toBeGreaterThan(4);
+    expect(open).toEqual([]);
+  });
+});
+
+describe('alerts as code (PrometheusRule in the eks overlay)', () => {
+  const objects = render('k8s/overlays/eks');
+  const rule = find(objects, 'PrometheusRule', 'settlement');
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const rules: { alert: string; expr: string }[] = rule.spec.groups.flatMap((g: any) => g.rules);
+  const exported = new Set(
+    [...readText('libs/observability/src/metrics.ts').matchAll(/name:\s*'([a-z_:]+)'/g)].map(
+      (m) => m[1],
+    ),
+  );
+
+  it.each([
+    ['lag growing', 'SettlementLagGrowing'],
+    ['conflicts', 'SettlementDuplicateConflict'],
+    ['failed batches', 'SettlementBatchFailed'],
+    ['workers saturated', 'SettlementWorkersSaturated'],
+    ['dead-letter rate', 'SettlementDeadLetterRate'],
+    ['replay failures', 'SettlementReplayFailed'],
+  ])('alerts on %s', (_what, alert) => {
+    expect(rules.map((r) => r.alert)).toContain(alert);
+  });
+
+  it("queries only the apps' metrics and the Temporal SDK's, with balanced expressions", () => {
+    for (const r of rules) {
+      const names = [...r.expr.matchAll(/\b((?:settlement|temporal)_[a-z_]+)/g)].map((m) => m[1]);
+      expect(names.length).toBeGreaterThan(0);
+      for (const name of names.filter((n) => n.startsWith('settlement_')))
+        expect(exported).toContain(name.replace(/_(bucket|sum|count)$/, ''));
+      for (const [open, close] of [
+        ['(', ')'],
+        ['{', '}'],
+        ['[', ']'],
+      ])
+        expect(r.expr.split(open).length).toBe(r.expr.split(close).length);
+    }
+  });
 });

@@ -20,6 +20,7 @@ import { BatchDispatcher } from './batch-dispatcher';
 import type { IngestAppConfig } from './config';
 import { FlowControl } from './flow-control';
 import { messageCost } from './micro-batch';
+import { OrphanSweeper } from './orphan-sweeper';
 import { whileLive } from './partition-batcher';
 import { Partitions } from './partition-state';
 import { consumerConfig } from './consumer-config';
@@ -27,6 +28,14 @@ import { PartitionOwnership } from './sticky-assigner';
 
 /** Inline batches must also fit Temporal's payload limit (2 MB): they close at 768 KiB. */
 const INLINE_BATCH_MAX_BYTES = 768 * 1024;
+
+/**
+ * A PENDING batch older than this is checked by the orphan sweep (every ORPHAN_SWEEP_MS), so
+ * an orphan is started or abandoned within ~40 s; a live batch is started within
+ * milliseconds of being recorded, and a second start of it is refused harmlessly.
+ */
+const ORPHAN_AFTER_MS = 30_000;
+const ORPHAN_SWEEP_MS = 10_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -47,6 +56,7 @@ export class IngestConsumerService implements OnApplicationBootstrap, BeforeAppl
   private activeBatches = 0;
   private isRunning = false;
   private timers: NodeJS.Timeout[] = [];
+  private stopSweeping?: () => void;
   private rebalanceStartedAt?: number;
   private readonly topic: string;
   private readonly batchMaxBytes: number;
@@ -129,6 +139,12 @@ export class IngestConsumerService implements OnApplicationBootstrap, BeforeAppl
       setInterval(() => void this.flow.pollOperatorPause(), c.INGEST_CONTROL_POLL_MS),
       setInterval(() => void this.flow.reportLag(admin), c.INGEST_LAG_INTERVAL_MS),
     );
+    const orphans = new OrphanSweeper(this.database.db, this.temporal, this.logger, {
+      topic: this.topic,
+      taskQueue: c.TEMPORAL_TASK_QUEUE,
+      orphanAfterMs: ORPHAN_AFTER_MS,
+    });
+    this.stopSweeping = orphans.schedule(ORPHAN_SWEEP_MS);
     this.logger.info(
       {
         topic: this.topic,
@@ -147,6 +163,7 @@ export class IngestConsumerService implements OnApplicationBootstrap, BeforeAppl
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
+    this.stopSweeping?.();
     this.flow.stop();
     const started = Date.now();
     // Stay a group member until the batches in hand are started and committed: pause the

@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import {
   Inject,
   Injectable,
@@ -22,7 +23,7 @@ import type {
 import type { DatabaseHandle } from '@settlement/db';
 import { createActivities } from '@settlement/activities';
 import { connectionOptions } from '@settlement/temporal';
-import { recordColdStart } from '@settlement/observability';
+import { addMetricsSource, recordColdStart } from '@settlement/observability';
 import { workflowBundle } from './workflow-bundle';
 import { CONFIG, DATABASE, KAFKA, LOGGER, type Logger } from '@settlement/platform';
 
@@ -55,7 +56,7 @@ export class TemporalWorkerService implements OnApplicationBootstrap, BeforeAppl
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    installRuntime(this.logger, this.config.LOG_LEVEL);
+    await installRuntime(this.logger, this.config.LOG_LEVEL);
     this.producer = this.kafka.producer({ allowAutoTopicCreation: false });
     await this.producer.connect();
     this.connection = await NativeConnection.connect(connectionOptions(this.config));
@@ -82,6 +83,10 @@ export class TemporalWorkerService implements OnApplicationBootstrap, BeforeAppl
       maxConcurrentWorkflowTaskExecutions: this.config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
       // A SIGTERM lets in-flight settle transactions commit before the pod goes away.
       shutdownGraceTime: '30s',
+      // After a worker dies, the next task of a workflow it last ran waits this long on its
+      // (dead) sticky queue before any worker gets it: 1 s instead of the default 10 s (a busy live
+      // worker missing it costs a replay of a short history elsewhere).
+      stickyQueueScheduleToStartTimeout: '1s',
     });
     this.running = this.worker.run();
     this.watchFirstPoll(this.worker);
@@ -118,12 +123,15 @@ export class TemporalWorkerService implements OnApplicationBootstrap, BeforeAppl
   }
 }
 
-function installRuntime(logger: Logger, level: string): void {
+async function installRuntime(logger: Logger, level: string): Promise<void> {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const temporalLevel = (
     ['trace', 'debug', 'info', 'warn', 'error'].includes(level) ? level.toUpperCase() : 'WARN'
   ) as LogLevel;
+  // The SDK's own metrics (slots, schedule-to-start, poll errors...) on a loopback port of
+  // our choosing, served again by this process's /metrics: one scrape target for both.
+  const sdkMetricsPort = await freeLoopbackPort();
   Runtime.install({
     // Nest owns the signals; the worker is shut down from its hooks.
     shutdownSignals: [],
@@ -134,5 +142,34 @@ function installRuntime(logger: Logger, level: string): void {
           : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
       logger[method]({ ...entry.meta, temporal: true }, entry.message);
     }),
+    telemetryOptions: {
+      metrics: {
+        metricPrefix: 'temporal_',
+        prometheus: {
+          bindAddress: `127.0.0.1:${sdkMetricsPort}`,
+          countersTotalSuffix: true,
+          useSecondsForDurations: true,
+          unitSuffix: true,
+        },
+      },
+    },
+  });
+  addMetricsSource(async () => {
+    const res = await fetch(`http://127.0.0.1:${sdkMetricsPort}/metrics`, {
+      signal: AbortSignal.timeout(2000),
+    });
+    return res.ok ? res.text() : '';
+  });
+}
+
+/** A port the kernel says is free on loopback now (the SDK binds it a moment later). */
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
   });
 }

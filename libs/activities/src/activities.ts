@@ -33,6 +33,20 @@ export interface ActivityDeps {
 /** Defaults of the shared config schema, for workers built without cycle settings (tests). */
 const CYCLE_DEFAULTS = { topic: 'settlement-cycles', graceMs: 300_000 };
 
+/** Heartbeat interval; the workflows' heartbeat timeouts are a few of these. */
+export const HEARTBEAT_EVERY_MS = 1000;
+
+/** Runs `work` while heartbeating (with the current `details`) every HEARTBEAT_EVERY_MS. */
+async function heartbeating<T>(work: () => Promise<T>, details?: () => unknown): Promise<T> {
+  const ctx = Context.current();
+  const beat = setInterval(() => ctx.heartbeat(details?.()), HEARTBEAT_EVERY_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(beat);
+  }
+}
+
 /** The activities the worker registers; workflows see only their types. */
 export function createActivities(deps: ActivityDeps) {
   const cycleDeps: cycles.CycleDeps = {
@@ -44,7 +58,11 @@ export function createActivities(deps: ActivityDeps) {
     async settleBatch(input: SettleBatchInput): Promise<SettleBatchResult> {
       const { workflowExecution, attempt } = Context.current().info;
       const stop = metrics.batchSettleDuration.startTimer();
-      const result = await settleBatch(deps, input, workflowExecution?.workflowId ?? input.batchId);
+      // Heartbeats: a killed worker's batch is retried elsewhere within the heartbeat
+      // timeout instead of the start-to-close timeout; its open transaction died with it.
+      const result = await heartbeating(() =>
+        settleBatch(deps, input, workflowExecution?.workflowId ?? input.batchId),
+      );
       const seconds = stop();
       // Counted once, where decided: a retry finds the batch applied and counts nothing.
       if (!result.alreadyApplied) countSettlement(result);
@@ -69,22 +87,20 @@ export function createActivities(deps: ActivityDeps) {
     async publishOutcomes({ batchId }: { batchId: string }): Promise<{ published: number }> {
       // What an earlier attempt sent is in its heartbeat: this attempt only marks it.
       const ctx = Context.current();
-      return publishOutcomes(deps, batchId, {
-        progress: ctx.info.heartbeatDetails as PublishProgress | undefined,
-        onSent: (progress) => ctx.heartbeat(progress),
-      });
+      let progress = ctx.info.heartbeatDetails as PublishProgress | undefined;
+      return heartbeating(
+        () =>
+          publishOutcomes(deps, batchId, {
+            progress,
+            onSent: (sent) => ctx.heartbeat((progress = sent)),
+          }),
+        () => progress,
+      );
     },
 
     async replayChunk(input: ReplayChunkInput): Promise<ReplayChunkResult> {
       // Heartbeats let Temporal notice a killed worker in seconds and retry the chunk elsewhere.
-      const ctx = Context.current();
-      const beat = setInterval(() => ctx.heartbeat(), 1000);
-      let result: ReplayChunkResult;
-      try {
-        result = await replayChunk(deps, input);
-      } finally {
-        clearInterval(beat);
-      }
+      const result = await heartbeating(() => replayChunk(deps, input));
       deps.logger.debug({ ...input, readNow: result.readNow }, 'replay chunk done');
       return result;
     },

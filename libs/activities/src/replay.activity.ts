@@ -1,7 +1,12 @@
 import { sql } from 'drizzle-orm';
 import type { Kafka } from 'kafkajs';
 import { ApplicationFailure } from '@temporalio/common';
-import { addReasons, countReasons, type SettleBatchInput } from '@settlement/contracts';
+import {
+  addReasons,
+  countReasons,
+  ERROR_TYPES,
+  type SettleBatchInput,
+} from '@settlement/contracts';
 import {
   pgArray,
   recordDeadLetters,
@@ -135,7 +140,10 @@ async function loadReplay(
       dead_lettered::text, differences::text, difference_samples
     from replays where id = ${replayId} ${lock ? sql`for update` : sql``}`);
   if (!rows[0]) {
-    throw ApplicationFailure.nonRetryable(`replay ${replayId} has no row`, 'ReplayNotFound');
+    throw ApplicationFailure.nonRetryable(
+      `replay ${replayId} has no row`,
+      ERROR_TYPES.replayNotFound,
+    );
   }
   return rows[0];
 }

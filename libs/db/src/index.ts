@@ -5,3 +5,4 @@ export * from './ledger-store';
 export * from './consumer-controls';
 export * from './outbox-store';
 export * from './ledger-check';
+export * from './batch-store';

@@ -1,5 +1,5 @@
 import { Controller, Get, Header, HttpException, HttpStatus, Inject } from '@nestjs/common';
-import { registry } from './metrics';
+import { metricsText, registry } from './metrics';
 import { Public } from './public-route';
 
 /** A dependency the service needs to do its work; readiness fails while any check throws. */
@@ -50,7 +50,7 @@ export class HealthController {
   @Get('metrics')
   @Header('Content-Type', registry.contentType)
   metrics(): Promise<string> {
-    return registry.metrics();
+    return metricsText();
   }
 }
 

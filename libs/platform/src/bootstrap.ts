@@ -2,7 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { ConfigError } from '@settlement/config';
-import { createLogger } from '@settlement/observability';
+import { createLogger, exportMetricsOf, type MetricsOwner } from '@settlement/observability';
 
 /**
  * Starts a Nest HTTP application the same way for every service: configuration is
@@ -10,12 +10,13 @@ import { createLogger } from '@settlement/observability';
  * JSON, and SIGTERM/SIGINT run Nest's shutdown hooks so in-hand work is finished.
  */
 export async function runService<C>(options: {
-  service: string;
+  service: MetricsOwner;
   loadConfig: () => C;
   module: (config: C) => unknown;
   port: (config: C) => number;
 }): Promise<INestApplication> {
   const logger = createLogger(options.service);
+  exportMetricsOf(options.service);
   let config: C;
   try {
     config = options.loadConfig();

@@ -9,6 +9,7 @@ import {
   type SettleBatchInput,
   type SettleBatchResult,
 } from '@settlement/contracts';
+import type { settleBatch } from '@settlement/workflows';
 
 /**
  * Starts the settleBatch workflow of a micro-batch under its deterministic id. A second
@@ -27,13 +28,16 @@ export async function startSettleBatch(
   result: () => Promise<SettleBatchResult>;
 }> {
   const workflowId = settleBatchWorkflowId(input.batchId);
-  const result = () => client.workflow.getHandle(workflowId).result() as Promise<SettleBatchResult>;
+  const result = () => client.workflow.getHandle<typeof settleBatch>(workflowId).result();
   try {
-    await client.workflow.start(WORKFLOW_TYPES.settleBatch, {
+    await client.workflow.start<typeof settleBatch>(WORKFLOW_TYPES.settleBatch, {
       taskQueue,
       workflowId,
       args: [input],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      // A workflow task held by a killed worker is handed out again after this, not after
+      // the default 10 s: the batch's partition waits on it (ingest's in-flight slots).
+      workflowTaskTimeout: '4s',
       typedSearchAttributes: batchStartAttributes(input),
       // What the Web UI lists and shows first: one sentence, then the batch's identity.
       staticSummary: batchSummary(input, messageCount + input.deadLettered, input.deadLettered),

@@ -14,6 +14,7 @@ import {
 } from '@temporalio/workflow';
 // Relative, type-only imports: the workflow bundle must not pull Node code.
 import type { SettlementActivities } from '../../activities/src/activities';
+import { NON_RETRYABLE_ERROR_TYPES } from '../../contracts/src/names';
 import type {
   ReplayInput,
   ReplayProgress,
@@ -36,7 +37,7 @@ const { replayChunk } = proxyActivities<SettlementActivities>({
     initialInterval: '500ms',
     backoffCoefficient: 2,
     maximumInterval: '10s',
-    nonRetryableErrorTypes: ['ReplayNotFound', 'InvalidBatchError'],
+    nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
   },
 });
 

@@ -7,8 +7,13 @@ import type { TokenRegistry } from './tokens';
  * Reachable without a token: probes, the scrape target, the OpenAPI document, and the
  * operations console's static files (it holds no data; it signs in and calls /admin with a token).
  */
-const PUBLIC_PATHS: ReadonlySet<string> = new Set([...HEALTH_PATHS, CONSOLE_PATH]);
-const PUBLIC_PREFIXES = ['/docs', CONSOLE_PATH];
+const PUBLIC_PATHS: ReadonlySet<string> = new Set(HEALTH_PATHS);
+const DOCS_PREFIX = '/docs';
+const under = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
+const isPublic = (method: string, path: string) =>
+  PUBLIC_PATHS.has(path) ||
+  under(path, DOCS_PREFIX) ||
+  ((method === 'GET' || method === 'HEAD') && under(path, CONSOLE_PATH));
 
 interface Response {
   status(code: number): Response;
@@ -38,12 +43,7 @@ export function authenticate(tokens: TokenRegistry) {
       return next();
     }
     const path = req.path;
-    if (
-      PUBLIC_PATHS.has(path) ||
-      PUBLIC_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`))
-    ) {
-      return next();
-    }
+    if (isPublic(req.method, path)) return next();
     res.setHeader('WWW-Authenticate', 'Bearer');
     res.status(401).json({
       error: 'UNAUTHORIZED',

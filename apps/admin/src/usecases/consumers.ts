@@ -119,7 +119,6 @@ export class ConsumerUseCases {
         const lag = end - (hasCommit ? BigInt(c) : BigInt(e.low));
         const clamped = lag < 0n ? 0n : lag;
         total += clamped;
-        metrics.consumerLag.set({ topic, partition: String(e.partition) }, Number(clamped));
         return {
           partition: e.partition,
           committedOffset: hasCommit ? String(c) : null,
