@@ -8,8 +8,9 @@
 #   docker build --target migrate -t settlement-migrate:local .
 #   docker run --rm --read-only --tmpfs /tmp settlement:local node dist/apps/admin/src/main.js
 #
-# Base: Debian slim, not alpine: the Temporal worker's native core bridge links against glibc.
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Base: Node.js 22 LTS (supported until April 2027) on Debian slim, not alpine: the Temporal
+# worker's native core bridge links against glibc.
+ARG NODE_IMAGE=node:22-bookworm-slim
 
 # ---- deps: every dependency (dev included), needed to compile and to run drizzle-kit --------
 FROM ${NODE_IMAGE} AS deps

@@ -4,4 +4,5 @@ module.exports = {
   rootDir: '.',
   roots: ['<rootDir>/libs/ledger'],
   testMatch: ['**/*.spec.ts'],
+  setupFiles: ['<rootDir>/jest.mutation.setup.js'],
 };

@@ -10,7 +10,7 @@ export default {
   // 94% of the time for 28% of the mutants. Their count is in docs/reliability.md.
   ignoreStatic: true,
   concurrency: 1,
-  timeoutMS: 5000,
+  timeoutMS: 3000,
   reporters: ['clear-text', 'progress-append-only', 'json'],
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   thresholds: { high: 95, low: 90, break: 95 },

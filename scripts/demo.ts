@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Partitioners } from 'kafkajs';
 import { loadConfig } from '@settlement/config';
+import type { CycleReport } from '@settlement/contracts';
 import { createDatabase } from '@settlement/db';
 import { createKafka } from '@settlement/kafka';
 import { createLogger } from '@settlement/observability';
@@ -28,23 +29,12 @@ import {
 
 const say = (s: string) => process.stderr.write(`[demo] ${s}\n`);
 
-type CycleView = {
-  cycleId: string;
-  workflowId: string;
-  status: string;
-  windowStart: string;
-  cutoff: string;
-  transactions: number;
-  totals: Record<string, { debits: string; credits: string }>;
-  error?: string | null;
-};
-
 /**
  * Closes a settlement cycle right after the load (an operator's POST /admin/cycles; the
  * Schedule cuts off every minute as well) and waits until it has completed: its window,
  * transaction count and per-currency totals go into the summary.
  */
-async function settlementCycle(adminUrl: string, token: string): Promise<CycleView> {
+async function settlementCycle(adminUrl: string, token: string): Promise<CycleReport> {
   const call = async (path: string, init: RequestInit = {}) => {
     const res = await fetch(`${adminUrl}${path}`, {
       ...init,
@@ -69,7 +59,7 @@ async function settlementCycle(adminUrl: string, token: string): Promise<CycleVi
   const deadline = Date.now() + 600_000;
   for (;;) {
     const { body } = await call(`/admin/cycles/${cycleId}`);
-    const cycle = body as unknown as CycleView;
+    const cycle = body as unknown as CycleReport;
     if (cycle.status === 'COMPLETED' || cycle.status === 'FAILED') return cycle;
     if (Date.now() > deadline) throw new Error(`cycle ${cycleId} is still ${cycle.status}`);
     await new Promise((r) => setTimeout(r, 500));

@@ -7,6 +7,7 @@ import { loadAdminConfig } from '../../apps/admin/src/config';
 import { stackAddresses } from './support/apps';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { count } from './support/fixtures';
+import { registeredRoutes, type Route } from './support/routes';
 
 const OPERATOR = `op-${randomBytes(16).toString('hex')}`;
 const READER = `ro-${randomBytes(16).toString('hex')}`;
@@ -20,37 +21,6 @@ const isPublic = (r: Route): boolean =>
   (r.method === 'GET' &&
     ['/docs', '/console'].some((p) => r.path === p || r.path.startsWith(`${p}/`)));
 const CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-
-interface Route {
-  method: string;
-  path: string;
-  /** A wildcard route (Swagger's catch-all): no handler of ours answers it. */
-  wildcard: boolean;
-}
-
-/**
- * Every route the app's router registered (Nest's controllers, Swagger UI's, and catch-alls
- * for every HTTP method), with parameters and wildcards filled in. CONNECT is left out: Node's
- * HTTP server hands it to a 'connect' listener and never to the router.
- */
-function registeredRoutes(app: INestApplication): Route[] {
-  const router = app.getHttpAdapter().getInstance().router as {
-    stack: { route?: { path: string; methods: Record<string, boolean> } }[];
-  };
-  return router.stack.flatMap((layer) =>
-    layer.route
-      ? Object.keys(layer.route.methods)
-          .filter((m) => m !== '_all' && m !== 'connect')
-          .map((m) => ({
-            method: m.toUpperCase(),
-            path: layer
-              .route!.path.replace(/:[A-Za-z]+/g, 'x1')
-              .replace(/\{\*[A-Za-z]+\}/, 'admin/x1'),
-            wildcard: layer.route!.path.includes('{*'),
-          }))
-      : [],
-  );
-}
 
 /** The same path as an attacker would write it: other case, encoded, trailing slash, doubled. */
 function variants(path: string): string[] {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { Client, Connection } from '@temporalio/client';
-import { cycleIdFor } from '@settlement/contracts';
+import { cycleIdFor, type CycleReport } from '@settlement/contracts';
 import { accounts as accountsTable, type Database } from '@settlement/db';
 import { ensureCycleSchedule } from '@settlement/temporal';
 import {
@@ -26,15 +26,7 @@ import { TEMPORAL_ADDRESS } from './support/temporal';
 const OPERATOR = `op-${randomBytes(12).toString('hex')}`;
 const READER = `ro-${randomBytes(12).toString('hex')}`;
 
-type Cycle = {
-  cycleId: string;
-  workflowId: string;
-  status: string;
-  windowStart: string;
-  cutoff: string;
-  transactions: number;
-  totals: Record<string, { debits: string; credits: string }>;
-};
+type Cycle = CycleReport;
 type Position = { account: string; currency: string; debits: string; credits: string; net: string };
 
 async function balances(db: Database): Promise<Map<string, bigint>> {

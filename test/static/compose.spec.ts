@@ -198,7 +198,8 @@ describe('Dockerfile and .dockerignore', () => {
     expect(stages).toEqual(
       expect.arrayContaining(['deps', 'build', 'prod-deps', 'runtime', 'migrate']),
     );
-    expect(dockerfile).toMatch(/ARG NODE_IMAGE=node:20-bookworm-slim/);
+    // A supported Node.js LTS (20 left support in April 2026).
+    expect(dockerfile).toMatch(/ARG NODE_IMAGE=node:(22|24)-bookworm-slim/);
     const instructions = dockerfile
       .split('\n')
       .filter((l) => !l.trim().startsWith('#'))

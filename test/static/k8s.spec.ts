@@ -285,6 +285,17 @@ describe('eks overlay', () => {
       expect(image).not.toMatch(/:latest$/);
     }
   });
+
+  it('narrows every egress rule of every NetworkPolicy to destinations, never any address on a port', () => {
+    const policies = render('k8s/overlays/eks').filter((o) => o.kind === 'NetworkPolicy');
+    const open = policies.flatMap((p) =>
+      ((p.spec.egress ?? []) as { to?: unknown[] }[])
+        .filter((rule) => !rule.to || rule.to.length === 0)
+        .map(() => p.metadata.name),
+    );
+    expect(policies.length).toBeGreaterThan(4);
+    expect(open).toEqual([]);
+  });
 });
 
 describe('alerts as code (PrometheusRule in the eks overlay)', () => {

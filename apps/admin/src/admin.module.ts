@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import type { Client } from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
 import type { DatabaseHandle } from '@settlement/db';
@@ -11,7 +11,10 @@ import {
   TEMPORAL_CLIENT,
   infrastructureChecks,
 } from '@settlement/platform';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { AuthGuard, TOKENS } from './auth/auth.guard';
+import { TokenRateLimitGuard } from './auth/rate-limit.guard';
+import { TokenFileWatcher } from './auth/token-rotation';
 import type { TokenRegistry } from './auth/tokens';
 import type { AdminAppConfig } from './config';
 import { AccountsController } from './controllers/accounts.controller';
@@ -23,6 +26,7 @@ import { CycleScheduleService } from './cycle-schedule.service';
 import { LookupsController } from './controllers/lookups.controller';
 import { ReplaysController } from './controllers/replays.controller';
 import { ErrorFilter } from './http/error.filter';
+import { SafeInputPipe } from './http/safe-input.pipe';
 import { KafkaAdminService } from './kafka-admin.service';
 import { AccountsUseCases } from './usecases/accounts';
 import { ConsumerUseCases } from './usecases/consumers';
@@ -43,6 +47,10 @@ export class AdminModule {
           kafka: true,
           temporal: true,
         }),
+        ThrottlerModule.forRoot({
+          throttlers: [{ ttl: 60_000, limit: config.ADMIN_RATE_LIMIT_PER_MINUTE }],
+          errorMessage: `rate limit: at most ${config.ADMIN_RATE_LIMIT_PER_MINUTE} requests per minute per token`,
+        }),
       ],
       controllers: [
         HealthController,
@@ -56,8 +64,12 @@ export class AdminModule {
       ],
       providers: [
         { provide: TOKENS, useValue: tokens },
+        // Guards run in this order: who is calling, then how often.
         { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_GUARD, useClass: TokenRateLimitGuard },
+        TokenFileWatcher,
         { provide: APP_FILTER, useClass: ErrorFilter },
+        { provide: APP_PIPE, useClass: SafeInputPipe },
         KafkaAdminService,
         AccountsUseCases,
         LookupUseCases,

@@ -4,11 +4,14 @@ import type { INestApplication } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import express from 'express';
+import helmet from 'helmet';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { AdminModule } from './admin.module';
 import { authenticate } from './auth/authenticate.middleware';
 import { serveConsole } from './console';
-import { TokenRegistry } from './auth/tokens';
+import { loadTokens } from './auth/token-rotation';
+import type { TokenRegistry } from './auth/tokens';
+import { jsonBody } from './http/body';
 import type { AdminAppConfig } from './config';
 
 /**
@@ -17,12 +20,15 @@ import type { AdminAppConfig } from './config';
  */
 export async function createAdminApp(config: AdminAppConfig): Promise<INestApplication> {
   exportMetricsOf('admin');
-  const tokens = TokenRegistry.fromConfig(config);
+  const tokens = loadTokens(config);
   const app = await NestFactory.create(AdminModule.forRoot(config, tokens), httpServer(tokens), {
     bufferLogs: true,
+    // Bodies are parsed by jsonBody() after authentication: JSON only, bounded.
+    bodyParser: false,
   });
   app.useLogger(app.get(PinoNestLogger));
-  app.enableShutdownHooks();
+  // SIGHUP is not a shutdown here: it reloads the tokens file (auth/token-rotation.ts).
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -41,7 +47,8 @@ export async function createAdminApp(config: AdminAppConfig): Promise<INestAppli
 }
 
 /**
- * Express with authentication before anything else (body parsing, routing), and
+ * Express with authentication before anything else (body parsing, routing), then the JSON
+ * body parser (http/body.ts), and
  * case-sensitive, strict routing: `/ADMIN/lag` and `/admin/lag/` are not
  * `/admin/lag` and answer 404 (after the token check, which never looks at the path). The
  * settings must be in place before Nest's adapter creates the router, hence our own instance.
@@ -51,7 +58,11 @@ function httpServer(tokens: TokenRegistry): ExpressAdapter {
   server.set('case sensitive routing', true);
   server.set('strict routing', true);
   server.disable('x-powered-by');
+  // helmet's defaults (CSP, HSTS, nosniff, frame denial...); Swagger UI loads its script and
+  // styles from /docs itself, which the default CSP allows.
+  server.use(helmet());
   server.use(authenticate(tokens));
+  server.use(jsonBody());
   serveConsole(server);
   return new ExpressAdapter(server);
 }

@@ -8,9 +8,9 @@ export const loadAdminConfig = (env: NodeJS.ProcessEnv = process.env) => {
     ...config.ADMIN_OPERATOR_TOKENS,
     ...config.ADMIN_READONLY_TOKENS,
   ];
-  if (!tokens.some((t) => t !== undefined && t.length > 0)) {
+  if (!tokens.some((t) => t !== undefined && t.length > 0) && !config.ADMIN_TOKENS_FILE) {
     throw new ConfigError([
-      'ADMIN_TOKEN is missing: the admin API refuses to start without a token (set ADMIN_TOKEN, ADMIN_OPERATOR_TOKENS or ADMIN_READONLY_TOKENS)',
+      'ADMIN_TOKEN is missing: the admin API refuses to start without a token (set ADMIN_TOKEN, ADMIN_OPERATOR_TOKENS, ADMIN_READONLY_TOKENS or ADMIN_TOKENS_FILE)',
     ]);
   }
   const short = [...config.ADMIN_OPERATOR_TOKENS, ...config.ADMIN_READONLY_TOKENS].filter(

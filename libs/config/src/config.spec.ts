@@ -1,3 +1,4 @@
+import { SECRET_VARIABLES } from '@settlement/observability';
 import { ConfigError, knownVariables, loadConfig } from './config';
 
 describe('loadConfig', () => {
@@ -49,6 +50,37 @@ describe('loadConfig', () => {
     expect(knownVariables()).toEqual(
       expect.arrayContaining(['KAFKA_BROKERS', 'ADMIN_TOKEN', 'BATCH_MAX_SIZE']),
     );
+  });
+
+  it('refuses SASL PLAIN/SCRAM without TLS unless allowed for a local broker', () => {
+    const sasl = {
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: 'u',
+      KAFKA_SASL_PASSWORD: 'p',
+    };
+    expect(() => loadConfig(['kafka'], sasl)).toThrow(/KAFKA_SSL is false/);
+    expect(() => loadConfig(['kafka'], { ...sasl, KAFKA_SSL: 'true' })).not.toThrow();
+    expect(() =>
+      loadConfig(['kafka'], { ...sasl, KAFKA_SASL_ALLOW_PLAINTEXT: 'true' }),
+    ).not.toThrow();
+  });
+
+  it('needs both halves of a Temporal client certificate', () => {
+    expect(() => loadConfig(['temporal'], { TEMPORAL_TLS_CERT_PATH: '/tls/tls.crt' })).toThrow(
+      /TEMPORAL_TLS_KEY is missing/,
+    );
+    expect(() =>
+      loadConfig(['temporal'], { TEMPORAL_TLS_CERT: 'pem', TEMPORAL_TLS_KEY_PATH: '/tls/tls.key' }),
+    ).not.toThrow();
+  });
+
+  it('lists every secret-looking variable for log redaction', () => {
+    const secretLooking = knownVariables().filter((name) =>
+      /TOKEN|PASSWORD|SECRET|API_KEY|TLS_KEY$|DATABASE_URL/.test(name),
+    );
+    expect(
+      secretLooking.filter((name) => !(SECRET_VARIABLES as readonly string[]).includes(name)),
+    ).toEqual([]);
   });
 
   it('reads the settlement-cycle schedule: off by default, intervals, shorthands and cron fields', () => {

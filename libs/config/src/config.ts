@@ -31,6 +31,10 @@ const kafkaSchema = z.object({
     .default('none'),
   KAFKA_SASL_USERNAME: z.string().optional(),
   KAFKA_SASL_PASSWORD: z.string().optional(),
+  /** A compressed record batch expanding beyond this is refused (decompression bombs). */
+  KAFKA_MAX_DECOMPRESSED_BATCH_BYTES: positiveInt.default(64 * 1024 * 1024),
+  /** PLAIN/SCRAM without TLS sends credentials readable on the wire: only for a local broker. */
+  KAFKA_SASL_ALLOW_PLAINTEXT: bool.default(false),
   AWS_REGION: z.string().optional(),
 });
 
@@ -40,6 +44,17 @@ const temporalSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('settlement'),
   TEMPORAL_TLS: bool.default(false),
   TEMPORAL_API_KEY: z.string().optional(),
+  /**
+   * mTLS: the client certificate and key, and the CA that signed the server's certificate,
+   * as PEM text or as file paths (mounted Secrets); any of them turns TLS on.
+   */
+  TEMPORAL_TLS_CERT: z.string().optional(),
+  TEMPORAL_TLS_KEY: z.string().optional(),
+  TEMPORAL_TLS_CA: z.string().optional(),
+  TEMPORAL_TLS_CERT_PATH: z.string().optional(),
+  TEMPORAL_TLS_KEY_PATH: z.string().optional(),
+  TEMPORAL_TLS_CA_PATH: z.string().optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
 });
 
 const databaseSchema = z.object({
@@ -92,7 +107,19 @@ const adminSchema = z.object({
   /** Further tokens, comma separated, for rotation. */
   ADMIN_OPERATOR_TOKENS: csv.default([]),
   ADMIN_READONLY_TOKENS: csv.default([]),
+  /** One budget for all replays together (messages read per second, summed over replays). */
   REPLAY_MAX_MESSAGES_PER_SECOND: positiveInt.default(5000),
+  /** Topics a replay may read; empty means KAFKA_TOPIC only (never outcomes, DLQ or internals). */
+  REPLAY_SOURCE_TOPICS: csv.default([]),
+  /** Replays RUNNING at once; another start answers 409 until one finishes or is cancelled. */
+  REPLAY_MAX_RUNNING: positiveInt.default(2),
+  /** Requests per token per minute on the admin API (429 beyond). */
+  ADMIN_RATE_LIMIT_PER_MINUTE: positiveInt.default(600),
+  /**
+   * A file of further tokens, re-read on change and on SIGHUP (rotation without a restart):
+   * one `operator name:token` or `readonly name:token` per line.
+   */
+  ADMIN_TOKENS_FILE: z.string().optional(),
   /** Bulk dead-letter re-drives publish at most this many messages per second. */
   REDRIVE_MAX_PER_SECOND: positiveInt.default(200),
   /** How often the admin app publishes resubmissions a crash left unpublished (ms). */
@@ -206,6 +233,18 @@ export function loadConfig<P extends Part[]>(
   if (needsCredentials.includes(out.KAFKA_SASL_MECHANISM as string)) {
     if (!out.KAFKA_SASL_USERNAME) problems.push('KAFKA_SASL_USERNAME is missing');
     if (!out.KAFKA_SASL_PASSWORD) problems.push('KAFKA_SASL_PASSWORD is missing');
+    if (!out.KAFKA_SSL && !out.KAFKA_SASL_ALLOW_PLAINTEXT) {
+      problems.push(
+        `KAFKA_SSL is false with KAFKA_SASL_MECHANISM=${String(out.KAFKA_SASL_MECHANISM)}: the credentials would cross the network in clear (set KAFKA_SSL=true; KAFKA_SASL_ALLOW_PLAINTEXT=true only for a local broker)`,
+      );
+    }
+  }
+  const hasCert = Boolean(out.TEMPORAL_TLS_CERT || out.TEMPORAL_TLS_CERT_PATH);
+  const hasKey = Boolean(out.TEMPORAL_TLS_KEY || out.TEMPORAL_TLS_KEY_PATH);
+  if (hasCert !== hasKey) {
+    problems.push(
+      `${hasCert ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT'} is missing (mTLS needs both the client certificate and its key, as TEMPORAL_TLS_CERT/KEY or TEMPORAL_TLS_CERT_PATH/KEY_PATH)`,
+    );
   }
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
   return Object.freeze(out) as Readonly<CommonConfig & Merge<P>>;

@@ -78,6 +78,23 @@ export interface CycleSummary extends CycleWindow {
   totals: CycleTotals;
 }
 
+/** A cycle as the admin API reports it (GET /admin/cycles/:id). */
+export interface CycleReport {
+  cycleId: string;
+  workflowId: string;
+  status: CycleStatus;
+  windowStart: string;
+  cutoff: string;
+  /** Settled transactions of the window. */
+  transactions: number;
+  rejected: number;
+  totals: CycleTotals;
+  requestedBy: string;
+  error: string | null;
+  createdAt: string;
+  completedAt: string | null;
+}
+
 /** The `settlement-cycles` event (key: cycleId); consumers dedupe by cycleId. */
 export interface SettlementCycleEvent extends CycleSummary {
   workflowId: string;

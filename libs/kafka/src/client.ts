@@ -14,7 +14,7 @@ export function createKafka(
   logger: Logger,
   clientId = config.KAFKA_CLIENT_ID,
 ): Kafka {
-  registerCodecs();
+  registerCodecs(config.KAFKA_MAX_DECOMPRESSED_BATCH_BYTES);
   const options: KafkaJsConfig = {
     clientId,
     brokers: config.KAFKA_BROKERS,

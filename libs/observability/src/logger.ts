@@ -1,21 +1,22 @@
 import pino, { type Logger } from 'pino';
+import { REDACT_PATHS, serializeError } from './redaction';
 
 /** Structured JSON logs on stdout, one object per line, with the service name on every line. */
 export function createLogger(
   service: string,
   level: string = process.env.LOG_LEVEL ?? 'info',
+  destination?: pino.DestinationStream,
 ): Logger {
-  return pino({
+  const options: pino.LoggerOptions = {
     level,
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
-    // Tokens and connection strings never reach the logs.
-    redact: {
-      paths: ['req.headers.authorization', '*.DATABASE_URL', '*.ADMIN_TOKEN', '*.password'],
-      censor: '[redacted]',
-    },
-  });
+    // Tokens, passwords, keys and connection strings never reach the logs (redaction.ts).
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: { err: serializeError, error: serializeError },
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export type { Logger };

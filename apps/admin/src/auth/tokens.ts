@@ -35,18 +35,75 @@ export function parseNamedToken(entry: string): NamedToken {
   return { name: `token-${fingerprintOf(entry)}`, token: entry };
 }
 
+export interface ConfiguredTokens {
+  operator: readonly NamedToken[];
+  readonly: readonly NamedToken[];
+}
+
+export interface TokenConfig {
+  ADMIN_TOKEN?: string;
+  ADMIN_OPERATOR_TOKENS: readonly string[];
+  ADMIN_READONLY_TOKENS: readonly string[];
+}
+
+/** The environment's tokens plus those of the tokens file (if any). */
+export function configuredTokens(config: TokenConfig, file?: ConfiguredTokens): ConfiguredTokens {
+  return {
+    operator: [
+      // CONTRACT.md: ADMIN_TOKEN is the operator named `admin`.
+      ...(config.ADMIN_TOKEN ? [{ name: 'admin', token: config.ADMIN_TOKEN }] : []),
+      ...config.ADMIN_OPERATOR_TOKENS.map(parseNamedToken),
+      ...(file?.operator ?? []),
+    ],
+    readonly: [...config.ADMIN_READONLY_TOKENS.map(parseNamedToken), ...(file?.readonly ?? [])],
+  };
+}
+
+export const MIN_TOKEN_LENGTH = 16;
+
+/**
+ * The tokens file (ADMIN_TOKENS_FILE, typically a mounted Secret): one `operator name:token`
+ * or `readonly name:token` per line; blank lines and `#` comments are ignored. Throws on any
+ * bad line (naming the line, never the token), so a half-written file is never half applied.
+ */
+export function parseTokensFile(text: string): ConfiguredTokens {
+  const out: { operator: NamedToken[]; readonly: NamedToken[] } = { operator: [], readonly: [] };
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const match = /^(operator|readonly)\s+(\S+)$/.exec(line);
+    const named = match ? parseNamedToken(match[2]) : undefined;
+    if (!match || !named || named.token.length < MIN_TOKEN_LENGTH) {
+      throw new Error(
+        `tokens file line ${i + 1}: expected 'operator name:token' or 'readonly name:token' with a token of at least ${MIN_TOKEN_LENGTH} characters`,
+      );
+    }
+    out[match[1] as Role].push(named);
+  });
+  return out;
+}
+
 /**
  * The configured bearer tokens, kept only as sha256 digests. A presented token is hashed
  * and compared with every digest in constant time (timingSafeEqual over equal-length
  * digests, no early exit), so neither the match nor its position leaks through timing.
  */
 export class TokenRegistry {
-  private readonly entries: { digest: Buffer; principal: Principal }[] = [];
+  private entries: { digest: Buffer; principal: Principal }[] = [];
 
-  constructor(tokens: { operator: readonly NamedToken[]; readonly: readonly NamedToken[] }) {
+  constructor(tokens: ConfiguredTokens) {
+    this.replace(tokens);
+  }
+
+  /**
+   * Swaps in a new set of tokens in one assignment (rotation without a restart): a request
+   * sees either the old set or the new one, never a mix.
+   */
+  replace(tokens: ConfiguredTokens): void {
+    const entries: typeof this.entries = [];
     const add = ({ name, token }: NamedToken, role: Role) => {
       if (token.length === 0) return;
-      this.entries.push({
+      entries.push({
         digest: digest(token),
         principal: { name, role, fingerprint: fingerprintOf(token) },
       });
@@ -54,21 +111,11 @@ export class TokenRegistry {
     // Operator wins when the same token is listed twice.
     for (const t of tokens.operator) add(t, 'operator');
     for (const t of tokens.readonly) add(t, 'readonly');
+    this.entries = entries;
   }
 
-  static fromConfig(config: {
-    ADMIN_TOKEN?: string;
-    ADMIN_OPERATOR_TOKENS: readonly string[];
-    ADMIN_READONLY_TOKENS: readonly string[];
-  }): TokenRegistry {
-    return new TokenRegistry({
-      operator: [
-        // CONTRACT.md: ADMIN_TOKEN is the operator named `admin`.
-        ...(config.ADMIN_TOKEN ? [{ name: 'admin', token: config.ADMIN_TOKEN }] : []),
-        ...config.ADMIN_OPERATOR_TOKENS.map(parseNamedToken),
-      ],
-      readonly: config.ADMIN_READONLY_TOKENS.map(parseNamedToken),
-    });
+  static fromConfig(config: TokenConfig, file?: ConfiguredTokens): TokenRegistry {
+    return new TokenRegistry(configuredTokens(config, file));
   }
 
   get size(): number {

@@ -3,6 +3,7 @@ import type { DatabaseHandle } from '@settlement/db';
 import { DATABASE, LOGGER, type Logger } from '@settlement/platform';
 import type { AuthedRequest } from '../auth/auth.guard';
 import { recordAudit } from '../audit';
+import { CONTROL_CHARACTERS } from './safe-input.pipe';
 
 const CODES: Record<number, string> = {
   400: 'BAD_REQUEST',
@@ -18,12 +19,75 @@ const CODES: Record<number, string> = {
   503: 'SERVICE_UNAVAILABLE',
 };
 const CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const AUDIT_TEXT_MAX = 500;
+
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+const codeOf = (status: number) => CODES[status] ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST');
+
+function fromHttpException(exception: HttpException): Answer {
+  const status = exception.getStatus();
+  const r = exception.getResponse();
+  if (
+    typeof r === 'object' &&
+    r !== null &&
+    typeof (r as { error?: unknown }).error === 'string' &&
+    /^[A-Z_]+$/.test((r as { error: string }).error)
+  ) {
+    return { status, body: r as Record<string, unknown> };
+  }
+  if (typeof r === 'object' && r !== null) {
+    const m = (r as { message?: unknown }).message;
+    const message = Array.isArray(m) ? m.join('; ') : String(m ?? exception.message);
+    return { status, body: { error: codeOf(status), message } };
+  }
+  return { status, body: { error: codeOf(status), message: String(r) } };
+}
+
+/** An http-errors client error raised by Express or a middleware (it says it may be shown). */
+function clientError(e: unknown): Answer | undefined {
+  const err = e as { status?: unknown; expose?: unknown; message?: unknown } | null;
+  if (!err || typeof err.status !== 'number' || err.status < 400 || err.status >= 500) return;
+  if (err.expose !== true) return;
+  return {
+    status: err.status,
+    body: { error: codeOf(err.status), message: String(err.message ?? codeOf(err.status)) },
+  };
+}
+
+/**
+ * PostgreSQL refused a value the request carried (SQLSTATE class 22: out of range, bad
+ * encoding, invalid date): the request is wrong, not the server. Validation should catch these
+ * first; this is the net for the ones it misses.
+ */
+function dataException(e: unknown): Answer | undefined {
+  for (let err = e as { code?: unknown; cause?: unknown } | undefined; err;) {
+    if (typeof err.code === 'string' && /^22[0-9A-Z]{3}$/.test(err.code)) {
+      return {
+        status: 400,
+        body: {
+          error: 'BAD_REQUEST',
+          message: 'a value in the request is out of range or malformed',
+        },
+      };
+    }
+    err = err.cause as typeof err;
+  }
+  return undefined;
+}
+
+/** Audit columns are text: no NUL or control characters, and bounded. */
+const auditText = (s: string) =>
+  s.replace(new RegExp(CONTROL_CHARACTERS.source, 'g'), '\ufffd').slice(0, AUDIT_TEXT_MAX);
 
 /**
  * Every error leaves as `{"error", "message"}` (plus any extra fields the thrower gave, such
- * as readiness `checks`). Failed changing requests of an identified caller are audited with
- * outcome FAILURE (their change, if any, was rolled back); 5xx are logged without the request's
- * headers, so tokens never reach the logs.
+ * as readiness `checks`) with a 4xx code for anything the request did wrong. Failed changing
+ * requests of an identified caller are audited with outcome FAILURE (their change, if any,
+ * was rolled back); 5xx are logged without the request's headers or SQL parameters.
  */
 @Catch()
 export class ErrorFilter implements ExceptionFilter {
@@ -34,65 +98,44 @@ export class ErrorFilter implements ExceptionFilter {
 
   async catch(exception: unknown, host: ArgumentsHost): Promise<void> {
     const ctx = host.switchToHttp();
-    const res = ctx.getResponse<{ status(code: number): { json(body: unknown): void } }>();
+    const res = ctx.getResponse<{
+      headersSent?: boolean;
+      status(code: number): { json(body: unknown): void };
+    }>();
     const req = ctx.getRequest<AuthedRequest>();
-    let status = 500;
-    let body: Record<string, unknown> = { error: 'INTERNAL', message: 'internal error' };
-    if (exception instanceof HttpException) {
-      status = exception.getStatus();
-      const r = exception.getResponse();
-      const code = CODES[status] ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST');
-      if (
-        typeof r === 'object' &&
-        r !== null &&
-        'error' in r &&
-        typeof (r as { error: unknown }).error === 'string' &&
-        /^[A-Z_]+$/.test((r as { error: string }).error)
-      ) {
-        body = r as Record<string, unknown>;
-      } else if (typeof r === 'object' && r !== null) {
-        const m = (r as { message?: unknown }).message;
-        body = {
-          error: code,
-          message: Array.isArray(m) ? m.join('; ') : String(m ?? exception.message),
-        };
-      } else {
-        body = { error: code, message: String(r) };
-      }
-      // Body-parser errors (malformed JSON) arrive as HttpException 400 with their own text.
-      if (status === 400 && body.error === 'BAD_REQUEST' && /JSON/i.test(String(body.message))) {
-        body = {
-          error: 'BAD_REQUEST',
-          message: `field 'body': malformed JSON (${String(body.message)})`,
-        };
-      }
-    } else {
-      const err = exception as { type?: string; status?: number; message?: string };
-      if (err?.type === 'entity.parse.failed') {
-        status = 400;
-        body = { error: 'BAD_REQUEST', message: `field 'body': malformed JSON` };
-      } else {
-        this.logger.error(
-          { err: exception, method: req.method, path: req.path },
-          'admin request failed',
-        );
-      }
-    }
+    const { status, body } = this.answer(exception, req);
     if (req.principal && CHANGING.has(req.method) && status !== 401) {
       try {
         await recordAudit(this.database.db, {
           principal: req.principal,
-          action: `${req.method} ${req.route?.path ?? req.path}`,
-          target: req.path,
+          action: auditText(`${req.method} ${req.route?.path ?? req.path}`),
+          target: auditText(req.path),
           details: null,
           outcome: 'FAILURE',
           statusCode: status,
-          error: String(body.message ?? body.error),
+          error: auditText(String(body.message ?? body.error)),
         });
       } catch (err) {
         this.logger.error({ err }, 'could not write the audit row of a failed request');
       }
     }
-    res.status(status).json(body);
+    if (!res.headersSent) res.status(status).json(body);
+  }
+
+  private answer(exception: unknown, req: AuthedRequest): Answer {
+    if (exception instanceof HttpException) return fromHttpException(exception);
+    const known = clientError(exception) ?? dataException(exception);
+    if (known) {
+      this.logger.warn(
+        { err: exception, method: req.method, route: req.route?.path, status: known.status },
+        'admin request refused',
+      );
+      return known;
+    }
+    this.logger.error(
+      { err: exception, method: req.method, route: req.route?.path },
+      'admin request failed',
+    );
+    return { status: 500, body: { error: 'INTERNAL', message: 'internal error' } };
   }
 }

@@ -3,7 +3,13 @@ import { sql } from 'drizzle-orm';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import type { CyclesConfig, KafkaConfig, TemporalConfig } from '@settlement/config';
-import { cycleIdFor, isWholeSecond, type CycleTotals } from '@settlement/contracts';
+import {
+  cycleIdFor,
+  isWholeSecond,
+  type CycleReport,
+  type CycleStatus,
+  type CycleTotals,
+} from '@settlement/contracts';
 import type { DatabaseHandle } from '@settlement/db';
 import { CONFIG, DATABASE, TEMPORAL_CLIENT } from '@settlement/platform';
 import { startSettlementCycle } from '@settlement/temporal';
@@ -45,7 +51,7 @@ const positionCursor = z.tuple([z.string().min(1), z.string().length(3)]);
 type CycleRow = {
   id: string;
   workflow_id: string;
-  status: string;
+  status: CycleStatus;
   window_start: string;
   cutoff: string;
   transactions: string | null;
@@ -64,7 +70,7 @@ const cycleColumns = sql`id, workflow_id, status, ${utc('window_start')} as wind
   transactions::text, rejected::text, totals, requested_by, error, ${utc('created_at')} as created_at,
   ${utc('completed_at')} as completed_at`;
 
-function cycleView(r: CycleRow) {
+function cycleView(r: CycleRow): CycleReport {
   return {
     cycleId: r.id,
     workflowId: r.workflow_id,
@@ -80,7 +86,6 @@ function cycleView(r: CycleRow) {
     completedAt: r.completed_at,
   };
 }
-export type CycleView = ReturnType<typeof cycleView>;
 
 export interface PositionView {
   account: string;
@@ -144,7 +149,7 @@ export class CycleUseCases {
   }
 
   /** Newest first; the cursor is the last cycle id (ids sort by cut-off). */
-  async list(query: ListCyclesQuery): Promise<Page<CycleView>> {
+  async list(query: ListCyclesQuery): Promise<Page<CycleReport>> {
     const after = decodeCursor(query.cursor, cycleCursor);
     const rows = await this.database.db.execute<CycleRow>(sql`
       select ${cycleColumns} from settlement_cycles
@@ -155,7 +160,7 @@ export class CycleUseCases {
     return { items, nextCursor: more ? encodeCursor(items[items.length - 1].cycleId) : null };
   }
 
-  async get(id: string): Promise<CycleView> {
+  async get(id: string): Promise<CycleReport> {
     const rows = await this.database.db.execute<CycleRow>(
       sql`select ${cycleColumns} from settlement_cycles where id = ${id}`,
     );

@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { and, desc, eq, lt, or } from 'drizzle-orm';
+import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
 import type { Client } from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
 import { z } from 'zod';
 import { readPartitionRange, type ReplayInput, type ReplayRange } from '@settlement/activities';
 import type { AdminConfig, KafkaConfig, TemporalConfig } from '@settlement/config';
 import { replayStartAttributes, replaySummary, WORKFLOW_TYPES } from '@settlement/contracts';
-import { replays, type DatabaseHandle } from '@settlement/db';
+import { replays, type Database, type DatabaseHandle } from '@settlement/db';
 import { CONFIG, DATABASE, KAFKA, TEMPORAL_CLIENT } from '@settlement/platform';
 import { recordAudit } from '../audit';
-import { badRequest, notFound, unprocessable } from '../http/errors';
+import { badRequest, conflict, notFound, unprocessable } from '../http/errors';
 import { decodeCursor, encodeCursor, limitSchema, type Page } from '../http/pagination';
 import { KafkaAdminService } from '../kafka-admin.service';
 import { cancelRun } from './cancellation';
@@ -26,14 +26,22 @@ const offset = z.union([
     .nonnegative('offset must not be negative')
     .max(Number.MAX_SAFE_INTEGER),
 ]);
+/** The largest time a JavaScript Date holds (year 275760). */
+const MAX_EPOCH_MS = 8.64e15;
 const timestamp = z.union([
   z
     .string()
     .refine(
       (s) => /^\d{4}-\d{2}-\d{2}T/.test(s) && !Number.isNaN(Date.parse(s)),
       'timestamp must be RFC 3339',
-    ),
-  z.number().int('timestamp must be epoch milliseconds').nonnegative(),
+    )
+    // Kafka's offset-for-time lookup knows nothing before the epoch (year 0001 is not a time).
+    .refine((s) => !(Date.parse(s) < 0), 'timestamp must not be before 1970-01-01T00:00:00Z'),
+  z
+    .number()
+    .int('timestamp must be epoch milliseconds')
+    .nonnegative()
+    .max(MAX_EPOCH_MS, 'timestamp is beyond any date'),
 ]);
 const position = z
   .object(
@@ -117,6 +125,10 @@ export class ReplayUseCases {
    */
   async start(cmd: StartReplayCommand, caller: Caller) {
     const topic = cmd.topic ?? this.config.KAFKA_TOPIC;
+    const sources = this.sourceTopics();
+    if (!sources.includes(topic)) {
+      throw badRequest(`field 'topic': replays read only ${sources.join(', ')}`);
+    }
     const ranges = await this.resolve(topic, cmd);
     const replayId = `rpl-${randomBytes(8).toString('hex')}`;
     const workflowId = `replay-${replayId}`;
@@ -129,6 +141,7 @@ export class ReplayUseCases {
       maxMessagesPerSecond: this.config.REPLAY_MAX_MESSAGES_PER_SECOND,
     };
     await this.database.db.transaction(async (tx) => {
+      await this.holdRunningSlot(tx);
       await tx.insert(replays).values({
         id: replayId,
         workflowId,
@@ -158,6 +171,29 @@ export class ReplayUseCases {
       });
     });
     return { replayId, workflowId, topic, mode: cmd.mode, ranges };
+  }
+
+  /** The configured source topic(s): a replay never reads outcomes, dead letters or internals. */
+  private sourceTopics(): string[] {
+    const configured = this.config.REPLAY_SOURCE_TOPICS;
+    return configured.length > 0 ? [...configured] : [this.config.KAFKA_TOPIC];
+  }
+
+  /**
+   * At most REPLAY_MAX_RUNNING replays run at once. The transaction-scoped advisory lock
+   * serialises concurrent starts, so two of them cannot both see a free slot.
+   */
+  private async holdRunningSlot(tx: Pick<Database, 'execute'>): Promise<void> {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext('settlement.replays.start'))`);
+    const [row] = await tx.execute<{ running: number }>(
+      sql`select count(*)::int as running from replays where status = 'RUNNING'`,
+    );
+    const max = this.config.REPLAY_MAX_RUNNING;
+    if (row.running >= max) {
+      throw conflict(
+        `${row.running} replays are running (at most ${max}); wait for one to finish or cancel one`,
+      );
+    }
   }
 
   private async resolve(topic: string, cmd: StartReplayCommand): Promise<ReplayRange[]> {
