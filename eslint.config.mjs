@@ -23,6 +23,114 @@ export default tseslint.config(
       ],
     },
   },
+  // The dependency rules of docs/architecture.md ("Folders"), enforced per folder.
+  {
+    files: ['libs/ledger/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@settlement/*', '@nestjs/*', '@temporalio/*', 'kafkajs', 'drizzle-orm*'],
+              message: 'libs/ledger is the pure domain: it depends on no framework and no lib.',
+            },
+            { group: ['**/apps/**'], message: 'libs never import apps.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['libs/contracts/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '@settlement/*',
+                '@nestjs/*',
+                '@temporalio/*',
+                '!@temporalio/common',
+                'node:*',
+                'kafkajs',
+                'drizzle-orm*',
+                'postgres',
+                '../*',
+              ],
+              message:
+                'libs/contracts imports nothing but @temporalio/common: workflow code imports it.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['libs/workflows/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@settlement/*'],
+              message: 'Workflows use relative imports: aliases do not resolve in the bundle.',
+            },
+            {
+              group: [
+                'node:*',
+                'kafkajs',
+                'drizzle-orm*',
+                'postgres',
+                '@nestjs/*',
+                '@temporalio/client',
+                '@temporalio/worker',
+                '@temporalio/activity',
+              ],
+              message: 'Workflow code is deterministic: only @temporalio/workflow and contracts.',
+            },
+            {
+              group: ['**/activities/**', '**/db/**', '**/kafka/**'],
+              allowTypeImports: true,
+              message: 'Workflows see activities only as types (import type).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['libs/**/*.ts'],
+    ignores: ['libs/ledger/**', 'libs/contracts/**', 'libs/workflows/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/apps/**'], message: 'libs never import apps.' }] },
+      ],
+    },
+  },
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'apps/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/apps/loadgen/**'],
+              message: 'The load generator is a lib: import @settlement/loadgen.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     // CLIs and scripts talk to a terminal on purpose.
     files: ['apps/loadgen/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts'],

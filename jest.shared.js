@@ -12,6 +12,7 @@ const libs = [
   'platform',
   'config',
   'records',
+  'loadgen',
 ];
 
 module.exports = {

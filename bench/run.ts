@@ -18,7 +18,7 @@ import postgres from 'postgres';
 import { sql } from 'drizzle-orm';
 import { createDatabase, type Database } from '@settlement/db';
 import { registerCodecs } from '@settlement/kafka';
-import { LoadGenerator, openAccounts, publish, VALID_ONLY, waitForIds } from '../apps/loadgen/src';
+import { LoadGenerator, openAccounts, publish, VALID_ONLY, waitForIds } from '@settlement/loadgen';
 import {
   peakRssMb,
   ROOT,

@@ -16,7 +16,7 @@ import {
   sendAll,
   waitForIds,
   waitForOutcomes,
-} from '../apps/loadgen/src';
+} from '@settlement/loadgen';
 import {
   appNames,
   localEnv,

@@ -25,13 +25,7 @@ import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkaj
 import postgres from 'postgres';
 import { createDatabase } from '@settlement/db';
 import { registerCodecs } from '@settlement/kafka';
-import {
-  LoadGenerator,
-  openAccounts,
-  publish,
-  VALID_ONLY,
-  waitForIds,
-} from '../../apps/loadgen/src';
+import { LoadGenerator, openAccounts, publish, VALID_ONLY, waitForIds } from '@settlement/loadgen';
 import { ROOT } from '../apps-runner';
 import { Cluster } from './cluster';
 import {

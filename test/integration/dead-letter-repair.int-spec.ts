@@ -7,6 +7,8 @@ import { createAdminApp } from '../../apps/admin/src/app';
 import { loadAdminConfig } from '../../apps/admin/src/config';
 import { openPipeline, stackAddresses, waitFor, type Pipeline } from './support/apps';
 import { count, openAccounts, txValue } from './support/fixtures';
+import { temporalClient } from './support/temporal';
+import { SEARCH_ATTRIBUTES } from '@settlement/contracts';
 import { readTopic } from './support/kafka';
 
 const ALICE = `alice-${randomBytes(16).toString('hex')}`;
@@ -315,6 +317,15 @@ describe('dead-letter repair (built ingest + worker, admin API, real stack)', ()
       60_000,
     );
     expect(done.counts).toEqual({ matched: open, resubmitted: open, skipped: 0, published: open });
+    // Visible in the Temporal Web UI: summary, status attribute, progress sentence.
+    const temporal = await temporalClient();
+    const described = await temporal.workflow.getHandle(started.body.workflowId).describe();
+    expect(described.status.name).toBe('COMPLETED');
+    expect(described.typedSearchAttributes.get(SEARCH_ATTRIBUTES.status)).toBe('COMPLETED');
+    expect(await described.staticSummary()).toMatch(
+      /^re-drive rdr-.* OPEN dead letters \(reason SCHEMA_VIOLATION/,
+    );
+    await temporal.connection.close();
     // Each matched dead letter left OPEN once, through this re-drive.
     expect(
       await count(

@@ -5,7 +5,7 @@ import {
   sendAll,
   waitForIds,
   waitForOutcomes,
-} from '../../apps/loadgen/src';
+} from '@settlement/loadgen';
 import { ledgerViolations, openPipeline, type Pipeline } from './support/apps';
 
 /**

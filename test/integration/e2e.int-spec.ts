@@ -6,7 +6,7 @@ import {
   sendAll,
   waitForIds,
   waitForOutcomes,
-} from '../../apps/loadgen/src';
+} from '@settlement/loadgen';
 import { readTopic } from './support/kafka';
 import { ledgerViolations, openPipeline, type Pipeline } from './support/apps';
 

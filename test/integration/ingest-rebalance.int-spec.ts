@@ -8,7 +8,7 @@ import {
   sendAll,
   waitForIds,
   waitForOutcomes,
-} from '../../apps/loadgen/src';
+} from '@settlement/loadgen';
 import { STICKY_ASSIGNER_NAME } from '../../apps/ingest/src/sticky-assigner';
 import {
   ledgerViolations,

@@ -12,7 +12,7 @@ import {
   publish,
   sendAll,
   waitForIds,
-} from '../../apps/loadgen/src';
+} from '@settlement/loadgen';
 import { readTopic } from './support/kafka';
 import {
   ledgerViolations,

@@ -5,9 +5,17 @@ import { loadConfig } from '@settlement/config';
 import { createDatabase } from '@settlement/db';
 import { createKafka } from '@settlement/kafka';
 import { createLogger } from '@settlement/observability';
-import { DEFAULT_MIX, LoadGenerator, type Mix } from './generator';
-import { openAccounts, publish, sendAll, waitForIds, waitForOutcomes } from './load';
-import { resilient } from './outage';
+import {
+  DEFAULT_MIX,
+  LoadGenerator,
+  openAccounts,
+  publish,
+  resilient,
+  sendAll,
+  waitForIds,
+  waitForOutcomes,
+  type Mix,
+} from '@settlement/loadgen';
 
 const HELP = `loadgen: publishes synthetic transactions to Kafka with predictable outcomes
 

@@ -14,9 +14,13 @@ import {
   type DeadLetterWrite,
   type LedgerTx,
 } from '@settlement/db';
-import { buildDeadLetter, toBatchMessage } from '@settlement/records';
+import {
+  buildDeadLetter,
+  readPartitionRange,
+  toBatchMessage,
+  type RawMessage,
+} from '@settlement/records';
 import { contentHash, parseTransactionRecord, type Transaction } from '@settlement/ledger';
-import { readPartitionRange, type RawMessage } from './replay-reader';
 import { countSettlement } from './outcome-metrics';
 import { settleBatch } from './settle-batch.activity';
 import {

@@ -1,4 +1,4 @@
-// Replay: the chunk and status activities, their types, and the range reader (admin uses it).
+// Replay: the chunk and status activities and their types (the range reader is in libs/records).
 export * from './replay.activity';
 export * from './replay.types';
-export { readPartitionRange, type RawMessage } from './replay-reader';
+export type { RawMessage } from '@settlement/records';

@@ -5,11 +5,11 @@ import { parseTransactionMessage, parseTransactionRecord } from '@settlement/led
 import {
   headersToKafka,
   loadHeaders,
+  readPartitionRange,
   storeHeaders,
   type HeaderList,
   type StoredHeaders,
 } from '@settlement/records';
-import { readPartitionRange } from './replay-reader';
 
 /** The header a resubmitted message carries: the id of the dead letter it repairs. */
 export const DEAD_LETTER_ID_HEADER = 'x-dead-letter-id';

@@ -4,3 +4,4 @@ export * from './headers';
 export * from './dead-letter';
 export * from './batch-message';
 export * from './kafka-record';
+export * from './range-reader';

@@ -5,8 +5,10 @@ import {
   defineQuery,
   isCancellation,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 // Relative, type-only imports: the workflow bundle must not pull Node code.
@@ -17,6 +19,7 @@ import type {
   RedriveProgress,
   RedriveStatus,
 } from '../../activities/src/redrive.types';
+import { groupDigits, SEARCH_ATTRIBUTES } from '../../contracts/src/search-attributes';
 
 const { redriveChunk, recordRedriveStatus } = proxyActivities<SettlementActivities>({
   startToCloseTimeout: '1m',
@@ -39,6 +42,14 @@ export const redriveProgressQuery = defineQuery<RedriveProgress>('progress');
 
 /** Chunks per workflow run before continueAsNew, which bounds the event history. */
 const CHUNKS_PER_RUN = 100;
+
+/** The Web UI's view of a re-drive: a sentence as current details, the status as an attribute. */
+function showProgress(input: RedriveInput, status: RedriveStatus, c: RedriveCounts): void {
+  const sentence = `re-drive ${input.redriveId}: ${groupDigits(c.resubmitted)} of ${groupDigits(c.matched)} dead letters resubmitted, ${groupDigits(c.skipped)} skipped (their id has an outcome)`;
+  setCurrentDetails(status === 'RUNNING' ? sentence : `${sentence} (${status})`);
+  if (status !== 'RUNNING')
+    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.status, value: status }]);
+}
 
 /**
  * Bulk re-drive of OPEN dead letters: chunk by chunk (oldest first, up to the newest dead
@@ -69,6 +80,7 @@ export async function redriveDeadLetters(input: RedriveInput): Promise<RedrivePr
       };
       cursor = result.cursor;
       chunks++;
+      showProgress(input, status, counts);
       // Non-cancellable: what the chunk marked RESUBMITTED is published, cancelled or not.
       await CancellationScope.nonCancellable(() => publishRedriven({ redriveId: input.redriveId }));
       if (result.done) break;
@@ -78,6 +90,7 @@ export async function redriveDeadLetters(input: RedriveInput): Promise<RedrivePr
     }
     status = 'COMPLETED';
     await recordRedriveStatus({ redriveId: input.redriveId, status });
+    showProgress(input, status, counts);
     return { status, cursor, ...counts };
   } catch (err) {
     if (err instanceof ContinueAsNew) throw err;
@@ -88,6 +101,7 @@ export async function redriveDeadLetters(input: RedriveInput): Promise<RedrivePr
     await CancellationScope.nonCancellable(() =>
       recordRedriveStatus({ redriveId: input.redriveId, status, error }),
     );
+    showProgress(input, status, counts);
     throw err;
   }
 }

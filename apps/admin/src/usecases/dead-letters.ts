@@ -14,7 +14,7 @@ import {
   type RedriveInput,
 } from '@settlement/activities';
 import type { AdminConfig, TemporalConfig } from '@settlement/config';
-import { WORKFLOW_TYPES } from '@settlement/contracts';
+import { SEARCH_ATTRIBUTES, WORKFLOW_TYPES } from '@settlement/contracts';
 import {
   DEAD_LETTER_REASONS,
   DEAD_LETTER_STATUSES,
@@ -446,6 +446,9 @@ export class DeadLetterUseCases {
         taskQueue: this.config.TEMPORAL_TASK_QUEUE,
         workflowId,
         args: [input],
+        typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.status, value: 'RUNNING' }],
+        staticSummary: redriveSummary(redriveId, filter, matched),
+        staticDetails: `requested by ${caller.principal.name}`,
       });
       return { redriveId, workflowId, filter, matched, maxDeadLetterId };
     });
@@ -507,6 +510,16 @@ export class DeadLetterUseCases {
       };
     });
   }
+}
+
+/** `re-drive rdr-1 of 12 OPEN dead letters (reason SCHEMA_VIOLATION, since ...)`. */
+function redriveSummary(redriveId: string, filter: RedriveFilter, matched: number): string {
+  const parts = [
+    filter.reason ? `reason ${filter.reason}` : null,
+    filter.since ? `since ${filter.since}` : null,
+    filter.until ? `until ${filter.until}` : null,
+  ].filter((p) => p !== null);
+  return `re-drive ${redriveId} of ${matched} OPEN dead letters${parts.length ? ` (${parts.join(', ')})` : ''}`;
 }
 
 type LockedDeadLetter = DeadLetterSourceRow & {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import { sourceOfKafka, type SourceRecord } from '@settlement/records';
+import type { SourceRecord } from './dead-letter';
+import { sourceOfKafka } from './kafka-record';
 
 /** A message of the range as read: the source record and its broker timestamp. */
 export interface RawMessage extends SourceRecord {
