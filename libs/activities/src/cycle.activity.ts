@@ -256,7 +256,7 @@ export async function computeNetPositions(
 
 /**
  * Waits until every database transaction in progress now (just after the seal committed) has
- * ended: a settlement that passed the seal check before the seal is one of them. Past
+ * ended in this database: a settlement that passed the seal check before the seal is one of them. Past
  * `drainMs` it fails retryably, naming how many are still open.
  */
 async function awaitTransactionsInProgress(
@@ -264,9 +264,13 @@ async function awaitTransactionsInProgress(
   cycleId: string,
   drainMs: number,
 ): Promise<void> {
-  const open = await db.execute<{ xid: string }>(
-    sql`select x::text as xid from pg_snapshot_xip(pg_current_snapshot()) x`,
-  );
+  // Snapshots span the cluster: leave out transactions seen running in other databases,
+  // which cannot write this ledger (any transaction not attributable is waited for).
+  const open = await db.execute<{ xid: string }>(sql`
+    select x::text as xid from pg_snapshot_xip(pg_current_snapshot()) x
+    where (x::text::numeric % 4294967296)::text not in (
+      select backend_xid::text from pg_stat_activity
+      where backend_xid is not null and datname is distinct from current_database())`);
   const xids = open.map((r) => r.xid);
   const deadline = Date.now() + drainMs;
   while (xids.length > 0) {
