@@ -183,17 +183,26 @@ start_keda_operator() {
     --health-probe-bind-address="127.0.0.1:$KEDA_PROBE_PORT"
     --metrics-service-bind-address="$VETH_HOST_IP:$KEDA_GRPC_PORT"
     --zap-log-level=info --zap-encoder=console --zap-time-encoding=rfc3339)
-  # Its first start writes the certificates (CA, operator and adapter) and exits by design.
-  if [ ! -s "$KEDA_CERTS/tls.crt" ]; then
+  # Its first start writes the certificates (CA, operator and adapter) into the Secret
+  # kedaorg-certs and exits by design; in a cluster the Secret is mounted at --cert-dir, here
+  # its keys are copied there.
+  if ! kube get secret kedaorg-certs -n keda >/dev/null 2>&1; then
     say "KEDA operator: first start writes its certificates"
     timeout 120 "${KEDA_ENV[@]}" "$KEDA_BIN/keda-operator" "${args[@]}" >>"$SCALING_LOGS/keda-operator.log" 2>&1 </dev/null 9>&- || true
-    [ -s "$KEDA_CERTS/tls.crt" ] || fail_service keda-operator 120
+    kube get secret kedaorg-certs -n keda >/dev/null 2>&1 || fail_service keda-operator 120
   fi
+  local key
+  for key in ca.crt ca.key tls.crt tls.key; do
+    kube get secret kedaorg-certs -n keda -o "jsonpath={.data.${key//./\\.}}" | base64 -d >"$KEDA_CERTS/$key"
+    [ -s "$KEDA_CERTS/$key" ] || die "Secret keda/kedaorg-certs has no $key"
+  done
+  chmod 600 "$KEDA_CERTS"/*.key
   start_service keda-operator keda-operator "${KEDA_ENV[@]}" "$KEDA_BIN/keda-operator" "${args[@]}"
   wait_for keda-operator 120 curl -sf "http://127.0.0.1:$KEDA_PROBE_PORT/readyz" || fail_service keda-operator 120
 }
 
-# The adapter's Service + Endpoints (no selector: the endpoint is the adapter's veth address)
+# The adapter's Service + EndpointSlice (no selector: the endpoint is the adapter's veth address;
+# the aggregator reads EndpointSlices)
 # and the APIService the HPA controller reads external metrics through.
 register_adapter() {
   kube apply --server-side --field-manager=scaling-up -f - >/dev/null <<YAML
@@ -203,12 +212,17 @@ metadata: { name: keda-metrics-apiserver, namespace: keda }
 spec:
   ports: [{ name: https, port: 443, targetPort: $ADAPTER_PORT, protocol: TCP }]
 ---
-apiVersion: v1
-kind: Endpoints
-metadata: { name: keda-metrics-apiserver, namespace: keda }
-subsets:
-  - addresses: [{ ip: $VETH_NS_IP }]
-    ports: [{ name: https, port: $ADAPTER_PORT, protocol: TCP }]
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: keda-metrics-apiserver-netns
+  namespace: keda
+  labels:
+    kubernetes.io/service-name: keda-metrics-apiserver
+    endpointslice.kubernetes.io/managed-by: scaling-up
+addressType: IPv4
+ports: [{ name: https, port: $ADAPTER_PORT, protocol: TCP }]
+endpoints: [{ addresses: [$VETH_NS_IP], conditions: { ready: true } }]
 ---
 apiVersion: apiregistration.k8s.io/v1
 kind: APIService
@@ -248,6 +262,9 @@ install_crds() {
 # the scaling overlay for real.
 apply_overlays() {
   local overlay out
+  # A Job's template is immutable and none runs here: drop those of an earlier apply, so a
+  # changed Job validates as it would on a fresh cluster.
+  kube delete jobs -n settlement --all --ignore-not-found >/dev/null
   for overlay in local eks; do
     out="$SCALING_STATE/render-$overlay.yaml"
     "$KUSTOMIZE" build "$STACK_REPO/k8s/overlays/$overlay" >"$out"

@@ -1,7 +1,7 @@
 import { promisify } from 'node:util';
 import { gzip, unzip } from 'node:zlib';
 import { CompressionCodecs, CompressionTypes } from 'kafkajs';
-import { decompress as zstdDecompress } from 'fzstd';
+import { Decompress as ZstdStream } from 'fzstd';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const SnappyCodec = require('kafkajs-snappy');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -60,27 +60,52 @@ const Lz4Codec = () => ({
 });
 
 /**
+ * What the first zstd frame header declares: its content size (when present) and window size,
+ * the two amounts fzstd allocates up front. Layout: RFC 8878 section 3.1.1.1.
+ */
+function zstdDeclaredBytes(frame: Uint8Array): number {
+  if (frame.length < 6 || frame[0] !== 0x28 || frame[1] !== 0xb5 || frame[2] !== 0x2f) return 0;
+  const descriptor = frame[4];
+  const singleSegment = (descriptor >> 5) & 1;
+  const sizeFlag = descriptor >> 6;
+  const dictBytes = [0, 1, 2, 4][descriptor & 3];
+  let at = 5;
+  let window = 0;
+  if (!singleSegment) {
+    const exponent = frame[at] >> 3;
+    const base = 2 ** (10 + exponent);
+    window = base + (base / 8) * (frame[at] & 7);
+    at += 1;
+  }
+  at += dictBytes;
+  const sizeBytes = sizeFlag === 0 ? singleSegment : 2 ** sizeFlag;
+  let size = 0;
+  for (let i = 0; i < sizeBytes && at + i < frame.length; i++) size += frame[at + i] * 2 ** (8 * i);
+  if (sizeFlag === 1) size += 256;
+  return Math.max(window, size);
+}
+
+/**
  * Zstandard: consumers must read what any producer wrote; our own producers never choose
- * zstd, so only decompression is provided (fzstd, plain JavaScript, no native build). fzstd
- * writes into the buffer it is given and stops at (or throws a RangeError past) its end, so one byte more than the bound
- * tells a bomb apart; untouched pages of that buffer are never resident.
+ * zstd, so only decompression is provided (fzstd, plain JavaScript, no native build). The
+ * frame header's declared sizes are checked before fzstd allocates them, and the streamed
+ * output is counted and cut off at the bound.
  */
 const ZstdCodec = () => ({
   compress: async () => {
     throw new Error('zstd compression is not offered by this service; use gzip, snappy or lz4');
   },
   decompress: async (buffer: Buffer) => {
-    let out: Uint8Array;
-    try {
-      out = zstdDecompress(buffer, new Uint8Array(maxBytes + 1));
-    } catch (err) {
-      // A copy past the end of the given buffer: the output would exceed it.
-      if ((err as Error)?.name === 'RangeError')
-        throw new DecompressedBatchTooLarge('zstd', maxBytes);
-      throw err;
-    }
-    if (out.length > maxBytes) throw new DecompressedBatchTooLarge('zstd', maxBytes);
-    return Buffer.from(out);
+    if (zstdDeclaredBytes(buffer) > maxBytes) throw new DecompressedBatchTooLarge('zstd', maxBytes);
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const stream = new ZstdStream((chunk) => {
+      total += chunk.length;
+      if (total > maxBytes) throw new DecompressedBatchTooLarge('zstd', maxBytes);
+      chunks.push(chunk.slice());
+    });
+    stream.push(buffer, true);
+    return Buffer.concat(chunks, total);
   },
 });
 
