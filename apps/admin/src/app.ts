@@ -35,11 +35,17 @@ export async function createAdminApp(config: AdminAppConfig): Promise<INestAppli
       .setTitle('Settlement admin API')
       .setDescription(
         'Accounts, ledger lookups, batches, dead letters, lag, pause/resume and compliance replay. ' +
-          'Every /admin route needs Authorization: Bearer <token>; read-only tokens may only GET. ' +
+          'Every /admin route needs `Authorization: Bearer YOUR_TOKEN`; read-only tokens may only GET. ' +
           'Errors are {"error","message"}.',
       )
       .setVersion('1')
-      .addBearerAuth()
+      .addBearerAuth({
+        // Opaque tokens (ADMIN_TOKEN, name:token lists), not JWTs.
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: undefined,
+        description: 'an operator or read-only token, configured as name:token',
+      })
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
