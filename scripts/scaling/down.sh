@@ -37,8 +37,9 @@ stop_scaling_service etcd "$ETCD_BIN"
 if is_root && ip netns list 2>/dev/null | grep -qw "$NETNS"; then
   ip netns delete "$NETNS" && say "removed network namespace $NETNS (and veth $VETH_HOST)"
 fi
+# Deleting the namespace removes the pair, asynchronously: only a leftover host end is deleted.
 if is_root && ip link show "$VETH_HOST" >/dev/null 2>&1; then
-  ip link delete "$VETH_HOST"
+  ip link delete "$VETH_HOST" 2>/dev/null || true
 fi
 if ((PURGE)); then
   rm -rf "$SCALING_STATE"

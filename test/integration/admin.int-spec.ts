@@ -257,6 +257,13 @@ describe('admin API on the real stack', () => {
         amount: '100',
       });
       expect(ok.body.reason).toBeUndefined();
+      // Every admin answer names its request id (the caller's, when given) for the logs.
+      expect(ok.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      const traced = await http
+        .get('/admin/transactions/tx-ok')
+        .set(ro)
+        .set('x-request-id', 'req-42');
+      expect(traced.headers['x-request-id']).toBe('req-42');
       expect(new Date(ok.body.settledAt).getTime()).toBeGreaterThan(0);
       // From a transaction to its batch and the batch's workflow in the Temporal Web UI.
       expect(ok.body).toMatchObject({

@@ -16,33 +16,48 @@ const csv = z.string().transform((v) =>
 );
 
 const kafkaSchema = z.object({
+  /** Bootstrap brokers, comma separated host:port. */
   KAFKA_BROKERS: csv.pipe(z.array(z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port')).min(1)),
+  /** Client id prefix the brokers see (quotas, broker logs). */
   KAFKA_CLIENT_ID: z.string().min(1).default('settlement'),
+  /** The transactions topic ingest reads and replays re-read. */
   KAFKA_TOPIC: z.string().min(1).default('transactions'),
+  /** Where dead letters are published with their original bytes. */
   KAFKA_DLQ_TOPIC: z.string().min(1).default('transactions.dlq'),
+  /** Where each outcome is published as JSON. */
   KAFKA_OUTCOME_TOPIC: z.string().min(1).default('settlements'),
+  /** The ingest consumer group (the admin reads its lag and offsets). */
   KAFKA_GROUP_ID: z.string().min(1).default('settlement-ingest'),
   /** Completed settlement cycles are announced here (docs/settlement-cycles.md). */
   KAFKA_CYCLE_TOPIC: z.string().min(1).default('settlement-cycles'),
+  /** TLS to the brokers (true on Amazon MSK). */
   KAFKA_SSL: bool.default(false),
   /** none | plain | scram-sha-256 | scram-sha-512 | aws-msk-iam (SASL OAUTHBEARER with IAM). */
   KAFKA_SASL_MECHANISM: z
     .enum(['none', 'plain', 'scram-sha-256', 'scram-sha-512', 'aws-msk-iam'])
     .default('none'),
+  /** SASL user (plain and scram mechanisms). */
   KAFKA_SASL_USERNAME: z.string().optional(),
+  /** SASL password (plain and scram mechanisms). */
   KAFKA_SASL_PASSWORD: z.string().optional(),
   /** A compressed record batch expanding beyond this is refused (decompression bombs). */
   KAFKA_MAX_DECOMPRESSED_BATCH_BYTES: positiveInt.default(64 * 1024 * 1024),
   /** PLAIN/SCRAM without TLS sends credentials readable on the wire: only for a local broker. */
   KAFKA_SASL_ALLOW_PLAINTEXT: bool.default(false),
+  /** AWS region of the MSK cluster (aws-msk-iam). */
   AWS_REGION: z.string().optional(),
 });
 
 const temporalSchema = z.object({
+  /** Temporal frontend, host:port. */
   TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port'),
+  /** Temporal namespace of every workflow. */
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /** Task queue the worker polls and ingest starts workflows on. */
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('settlement'),
+  /** TLS to the Temporal frontend (Temporal Cloud: true). */
   TEMPORAL_TLS: bool.default(false),
+  /** Temporal Cloud API key. */
   TEMPORAL_API_KEY: z.string().optional(),
   /**
    * mTLS: the client certificate and key, and the CA that signed the server's certificate,
@@ -58,21 +73,29 @@ const temporalSchema = z.object({
 });
 
 const databaseSchema = z.object({
+  /** PostgreSQL connection string of the ledger. */
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://user@host:port/db'),
+  /** Connections per process in the pool. */
   DATABASE_POOL_MAX: positiveInt.default(10),
 });
 
 const commonSchema = z.object({
+  /** `json` (one object per line, for machines) or `pretty` (pino-pretty, for local runs). */
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+  /** Minimum level of the JSON log lines on stdout. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 const ingestSchema = z.object({
+  /** Port of ingest's health and /metrics. */
   INGEST_HTTP_PORT: port.default(3001),
   // Defaults measured with `npm run bench` (docs/benchmarks.md).
   BATCH_MAX_SIZE: positiveInt.max(20_000).default(5000),
+  /** A micro-batch closes this long after its first message at the latest. */
   BATCH_MAX_WAIT_MS: positiveInt.default(200),
   // Batches of one partition apply in order; one waiting behind the running one is enough.
   MAX_IN_FLIGHT_BATCHES_PER_PARTITION: positiveInt.default(2),
+  /** Batches started and not yet settled, per ingest instance, before it pauses. */
   MAX_IN_FLIGHT_BATCHES: positiveInt.default(64),
   /**
    * Where a batch's messages travel: staged in PostgreSQL with a reference in the workflow
@@ -88,24 +111,33 @@ const ingestSchema = z.object({
     .default(4 * 1024 * 1024),
   /** How long the group waits for a silent (crashed) member before moving its partitions. */
   INGEST_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(6000),
+  /** How often ingest reports its consumer lag gauge. */
   INGEST_LAG_INTERVAL_MS: positiveInt.default(5000),
+  /** How often ingest reads the durable pause state. */
   INGEST_CONTROL_POLL_MS: positiveInt.default(2000),
+  /** Fetch size per partition (kafkajs maxBytesPerPartition). */
   INGEST_MAX_BYTES_PER_PARTITION: positiveInt.default(2 * 1024 * 1024),
+  /** Fetch size per request (kafkajs maxBytes). */
   INGEST_MAX_BYTES: positiveInt.default(10 * 1024 * 1024),
 });
 
 const workerSchema = z.object({
+  /** Port of the worker's health and /metrics (its own and the Temporal SDK's). */
   WORKER_HTTP_PORT: port.default(3002),
+  /** Activity slots per worker (settle transactions in parallel). */
   WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(8),
+  /** Workflow task slots per worker. */
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: positiveInt.default(16),
 });
 
 const adminSchema = z.object({
+  /** Port of the admin HTTP API. */
   ADMIN_PORT: port.default(3000),
   /** The operator token of CONTRACT.md; always accepted when set. */
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Further tokens, comma separated, for rotation. */
   ADMIN_OPERATOR_TOKENS: csv.default([]),
+  /** Read-only tokens (GET only), comma separated `name:token`. */
   ADMIN_READONLY_TOKENS: csv.default([]),
   /** One budget for all replays together (messages read per second, summed over replays). */
   REPLAY_MAX_MESSAGES_PER_SECOND: positiveInt.default(5000),
@@ -161,9 +193,12 @@ const cyclesSchema = z.object({
   SETTLEMENT_CYCLE_GRACE_SECONDS: positiveInt.default(300),
 });
 
-const defaults: Record<string, string> = {
+export const defaults: Record<string, string> = {
+  /** Bootstrap brokers, comma separated host:port. */
   KAFKA_BROKERS: '127.0.0.1:9092',
+  /** Temporal frontend, host:port. */
   TEMPORAL_ADDRESS: '127.0.0.1:7233',
+  /** PostgreSQL connection string of the ledger. */
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/settlement',
 };
 

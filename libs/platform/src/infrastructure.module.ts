@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   Global,
   Inject,
@@ -42,7 +44,10 @@ class InfrastructureShutdown implements OnApplicationShutdown {
 export class InfrastructureModule {
   static forRoot(
     service: string,
-    config: Partial<DatabaseConfig & KafkaConfig & TemporalConfig> & { LOG_LEVEL: string },
+    config: Partial<DatabaseConfig & KafkaConfig & TemporalConfig> & {
+      LOG_LEVEL: string;
+      LOG_FORMAT?: string;
+    },
     needs: Needs,
   ): DynamicModule {
     const logger = createLogger(service, config.LOG_LEVEL);
@@ -73,11 +78,32 @@ export class InfrastructureModule {
     ];
     return {
       module: InfrastructureModule,
-      imports: [LoggerModule.forRoot({ pinoHttp: { logger, autoLogging: false } })],
+      imports: [
+        LoggerModule.forRoot({
+          pinoHttp: {
+            logger,
+            // The admin logs each request with its id (the caller's x-request-id, or a new
+            // one, echoed back); probes and scrapes of the other services stay silent.
+            autoLogging: service === 'admin' ? { ignore: (req) => isProbe(req.url) } : false,
+            genReqId: requestId,
+          },
+        }),
+      ],
       providers,
       exports: [CONFIG, LOGGER, DATABASE, KAFKA, TEMPORAL_CLIENT],
     };
   }
+}
+
+const isProbe = (url: string | undefined) => /^\/(health\/|metrics)/.test(url ?? '');
+
+/** The request's id: the caller's `x-request-id` when it is sane, a new UUID otherwise. */
+function requestId(req: IncomingMessage, res: ServerResponse): string {
+  const given = req.headers['x-request-id'];
+  const id =
+    typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+  res.setHeader('x-request-id', id);
+  return id;
 }
 
 /** Readiness checks for whichever of the three dependencies a service uses. */
