@@ -65,7 +65,30 @@ describe('UTF-8 and UTF-16 helpers against the platform', () => {
     ['\ud83d', 3],
     ['\ude00', 3],
     ['\ud83d\u0041', 4],
+    ['\ud7ff', 3],
+    ['\ue000', 3],
+    ['\ud800\udc00', 4],
+    ['\udbff\udfff', 4],
+    ['\ud800\udbff', 6],
+    ['\udbff\ue000', 6],
+    ['\udfff\udc00', 6],
   ])('utf8ByteLength(%j) is %i at the boundary', (s, n) => {
     expect(utf8ByteLength(s)).toBe(n);
+  });
+
+  it.each([
+    ['\ud800\udc00', true, 1],
+    ['\udbff\udfff', true, 1],
+    ['\ud7ff\ue000', true, 2],
+    ['\ud800', false, 1],
+    ['\udbff', false, 1],
+    ['\udc00', false, 1],
+    ['\udfff', false, 1],
+    ['\ud800\ud800', false, 2],
+    ['\udbff\ue000', false, 2],
+    ['a\udbff', false, 2],
+  ])('%j: well-formed %s, %i code point(s)', (s, wellFormed, codePoints) => {
+    expect(isWellFormedUnicode(s)).toBe(wellFormed);
+    expect(codePointLength(s)).toBe(codePoints);
   });
 });
