@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { sql, type SQL } from 'drizzle-orm';
@@ -26,10 +27,27 @@ export interface RunningApp {
   exited: Promise<number | null>;
 }
 
-let nextPort = 20000 + Math.floor(Math.random() * 20000);
+// Below the kernel's ephemeral range (32768+ here): an outgoing connection of any process may
+// hold a port up there, and an app that cannot listen fails its test with EADDRINUSE.
+const PORTS = { from: 20000, to: 32000 };
+let nextPort = PORTS.from + Math.floor(Math.random() * (PORTS.to - PORTS.from));
 
-export function freePort(): number {
-  return nextPort++;
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '0.0.0.0', () => server.close(() => resolve(true)));
+  });
+}
+
+/** A port that was free a moment ago (another test file may use the same range). */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < 200; tries++) {
+    const port = nextPort;
+    nextPort = nextPort + 1 >= PORTS.to ? PORTS.from : nextPort + 1;
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port in ${PORTS.from}-${PORTS.to}`);
 }
 
 export async function startApp(
@@ -37,7 +55,7 @@ export async function startApp(
   env: Record<string, string>,
   options: { label?: string; readyTimeoutMs?: number } = {},
 ): Promise<RunningApp> {
-  const port = freePort();
+  const port = await freePort();
   const portVar = { ingest: 'INGEST_HTTP_PORT', worker: 'WORKER_HTTP_PORT', admin: 'ADMIN_PORT' }[
     name
   ];
