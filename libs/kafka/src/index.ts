@@ -1,2 +1,3 @@
 export * from './client';
 export * from './codecs';
+export * from './refused-batch';
