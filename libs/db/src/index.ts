@@ -6,3 +6,4 @@ export * from './consumer-controls';
 export * from './outbox-store';
 export * from './ledger-check';
 export * from './batch-store';
+export * from './app-logins';
