@@ -191,6 +191,22 @@ describe('settle activity on real PostgreSQL', () => {
     expect(await count(db.db, 'postings')).toBe(2);
   });
 
+  it('settles concurrent batches debiting one account without handing the race back to Temporal', async () => {
+    // Replays (and one workflow per transaction) debit one account from several batches at
+    // once: the loser of the optimistic check settles again with the accounts locked first.
+    const inputs = Array.from({ length: 8 }, (_, i) => ({
+      ...batch(T, 0, i, [{ id: `fan-${i}`, debit: 'alice', credit: 'bob', amount: '10' }]),
+      batchId: `fan-${i}`,
+      replayId: 'fan',
+    }));
+    const results = await Promise.all(inputs.map((input) => settle(input)));
+    expect(results.map((r) => r.settled + r.rejected)).toEqual(inputs.map(() => 1));
+    // alice (limit 100) affords all eight: each settled exactly once.
+    expect(await balanceOf(db.db, 'alice')).toBe(-80n);
+    expect(await balanceOf(db.db, 'bob')).toBe(80n);
+    await assertConservation(db.db);
+  });
+
   it('keeps limits and conservation under concurrent batches on the same accounts, without deadlocks', async () => {
     await openAccounts(db.db, [
       { id: 'x', overdraftLimit: 50n },

@@ -103,12 +103,46 @@ export async function settleBatch(
   assertWellFormed(input);
   const settledAt = (deps.now ?? (() => new Date()))();
   const parsed = parseMessages(input);
+  const settle = { deps, input, workflowId, parsed, settledAt };
+  try {
+    return await applyOnce(settle, false);
+  } catch (err) {
+    // A concurrent debit beat the optimistic snapshot (replays, several in flight on one
+    // account): settle again at once with the accounts locked before reading, which cannot
+    // lose that race, instead of going back to Temporal's queue to race again.
+    if (!(err instanceof DebitRaceError)) throw err;
+    return applyOnce(settle, true);
+  }
+}
+
+interface SettleAttempt {
+  deps: SettleDeps;
+  input: ResolvedBatch;
+  workflowId: string;
+  parsed: readonly Parsed[];
+  settledAt: Date;
+}
+
+/** A debited account lost funds after the snapshot: only the optimistic attempt throws it. */
+class DebitRaceError extends ConcurrentSettlementError {}
+
+/**
+ * One PostgreSQL transaction applying the batch. Optimistic (`lockAccountsFirst` false): the
+ * accounts are read without locks and verified under lock at the end; pessimistic: they are
+ * locked, in lock order, as they are read.
+ */
+function applyOnce(
+  { deps, input, workflowId, parsed, settledAt }: SettleAttempt,
+  lockAccountsFirst: boolean,
+): Promise<SettleBatchResult> {
   return deps.db.transaction(async (tx) => {
     const applyFrom = await claimRange(tx, input);
     if (applyFrom === undefined) return alreadyApplied(tx, input, workflowId);
     const { candidates, invalid } = splitFrom(parsed, applyFrom);
     const { fresh, duplicates, conflicts } = await sortRepeats(tx, candidates);
-    const accounts = await readAccounts(tx, accountIdsOf(fresh.map((c) => c.tx)));
+    const accounts = await readAccounts(tx, accountIdsOf(fresh.map((c) => c.tx)), {
+      lock: lockAccountsFirst,
+    });
     const posted = postBatch(
       accounts,
       fresh.map((c) => c.tx),
@@ -317,7 +351,7 @@ async function moveBalances(
 ): Promise<void> {
   const debited = lockOrder(fresh.map((c) => c.tx.debitAccount));
   if (!(await lockAndApplyMovements(tx, accounts, debited, movements))) {
-    throw new ConcurrentSettlementError(`an account of ${input.batchId} was debited concurrently`);
+    throw new DebitRaceError(`an account of ${input.batchId} was debited concurrently`);
   }
 }
 

@@ -10,3 +10,4 @@ export * from './sql-fragments';
 export * from './replay-store';
 export * from './dead-letter-store';
 export * from './cycle-store';
+export * from './app-logins';

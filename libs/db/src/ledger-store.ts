@@ -79,17 +79,22 @@ const cursorOf = (topic: string, partition: number) =>
   and(eq(partitionCursors.topic, topic), eq(partitionCursors.partition, partition));
 
 /**
- * The touched accounts as they stand, without locks: the posting engine decides on this
- * snapshot, and {@link lockAndApplyMovements} verifies it under lock just before commit.
+ * The touched accounts as they stand, by default without locks: the posting engine decides on
+ * this snapshot, and {@link lockAndApplyMovements} verifies it under lock just before commit.
+ * With `lock`, they are locked as read, in lock order (the fallback after a lost race).
  */
 export async function readAccounts(
   tx: LedgerTx,
   ids: readonly string[],
+  { lock = false }: { lock?: boolean } = {},
 ): Promise<Map<string, AccountRow>> {
   if (ids.length === 0) return new Map();
   const rows = await tx.execute<AccountRowText>(
-    sql`select id, currency, balance::text, overdraft_limit::text from accounts
-        where id = any(${arr(ids)}::text[])`,
+    lock
+      ? sql`select id, currency, balance::text, overdraft_limit::text from accounts
+            where id = any(${arr(lockOrder(ids))}::text[]) order by id collate "C" for update`
+      : sql`select id, currency, balance::text, overdraft_limit::text from accounts
+            where id = any(${arr(ids)}::text[])`,
   );
   return new Map(rows.map((r) => [r.id, toAccountRow(r)]));
 }

@@ -83,3 +83,18 @@ describe('contentHash', () => {
     expect(contentHash(big)).toMatch(/^[0-9a-f]{64}$/);
   });
 });
+
+describe('contentHash without the one-shot crypto.hash (Node before 20.12)', () => {
+  it('falls back to a Hash object and gives the same pinned hash', () => {
+    let hashOf: typeof contentHash = () => '';
+    jest.isolateModules(() => {
+      jest.doMock('node:crypto', () => ({ ...jest.requireActual('node:crypto'), hash: undefined }));
+      ({ contentHash: hashOf } =
+        jest.requireActual<typeof import('./content-hash')>('./content-hash'));
+    });
+    jest.dontMock('node:crypto');
+    expect(hashOf(tx)).toBe('252eea532e1af5b0d8b9c64ff8f742bb6bcb35a266a9089f4aaba06fe5254d76');
+    const big = { ...tx, amount: 9223372036854775807n, reference: '😀é' };
+    expect(hashOf(big)).toBe(contentHash(big));
+  });
+});

@@ -1,5 +1,6 @@
 import {
   AmountError,
+  type AmountErrorCode,
   MAX_AMOUNT,
   MAX_LEDGER_MAGNITUDE,
   absAmount,
@@ -13,6 +14,16 @@ import {
   sumAmounts,
   tryParseAmount,
 } from './money';
+
+/** The error a function throws (fails the test when it returns). */
+function thrown(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a throw');
+}
 
 describe('parseAmount', () => {
   it.each([
@@ -60,6 +71,26 @@ describe('parseAmount', () => {
     }
   });
 
+  // These messages reach operators as the message of a SCHEMA_VIOLATION dead letter.
+  it.each([
+    ['', 'EMPTY', 'amount must not be empty'],
+    ['0', 'ZERO', 'amount must be at least 1'],
+    ['01', 'LEADING_ZERO', 'amount must not have a leading zero'],
+    [
+      '-1',
+      'NOT_DIGITS',
+      'amount must contain decimal digits only (minor units, no sign, point or spaces)',
+    ],
+    ['9223372036854775808', 'OUT_OF_RANGE', 'amount must be at most 9223372036854775807'],
+    ['1'.repeat(20), 'OUT_OF_RANGE', 'amount must be at most 9223372036854775807'],
+    [42, 'NOT_A_STRING', 'amount must be a string'],
+  ])('explains %j as %s', (s, code, message) => {
+    expect(tryParseAmount(s)).toEqual({ ok: false, code, message });
+    if (typeof s === 'string') {
+      expect(() => parseAmount(s)).toThrow(new AmountError(code as AmountErrorCode, message));
+    }
+  });
+
   it('rejects non-strings without coercion', () => {
     expect(tryParseAmount(100)).toMatchObject({ ok: false, code: 'NOT_A_STRING' });
     expect(tryParseAmount(100n)).toMatchObject({ ok: false, code: 'NOT_A_STRING' });
@@ -87,7 +118,10 @@ describe('formatAmount', () => {
     expect(formatAmount(MAX_AMOUNT * 4n)).toBe('36893488147419103228');
   });
   it('refuses JS numbers', () => {
-    expect(() => formatAmount(5 as unknown as bigint)).toThrow(TypeError);
+    expect(() => formatAmount(5 as unknown as bigint)).toThrow(
+      new TypeError('formatAmount expects a bigint'),
+    );
+    expect(() => formatAmount('5' as unknown as bigint)).toThrow(TypeError);
   });
 });
 
@@ -98,13 +132,35 @@ describe('parseLedgerInteger / parseOverdraftLimit', () => {
     expect(parseLedgerInteger('9'.repeat(38))).toBe(MAX_LEDGER_MAGNITUDE);
     expect(parseLedgerInteger('-' + '9'.repeat(38))).toBe(-MAX_LEDGER_MAGNITUDE);
   });
-  it.each(['', '-', '-0', '007', '-01', '1.0', ' 1', '1'.repeat(39), '+1'])('rejects %j', (s) => {
-    expect(() => parseLedgerInteger(s)).toThrow(AmountError);
+  // The admin API answers with code and message of a refused overdraft limit.
+  it.each([
+    ['', 'EMPTY', 'value must not be empty'],
+    ['-', 'NOT_DIGITS', 'value must be an integer of decimal digits'],
+    ['1.0', 'NOT_DIGITS', 'value must be an integer of decimal digits'],
+    [' 1', 'NOT_DIGITS', 'value must be an integer of decimal digits'],
+    ['+1', 'NOT_DIGITS', 'value must be an integer of decimal digits'],
+    ['-0', 'LEADING_ZERO', 'value must not be "-0"'],
+    ['007', 'LEADING_ZERO', 'value must not have a leading zero'],
+    ['-01', 'LEADING_ZERO', 'value must not have a leading zero'],
+    ['1'.repeat(39), 'OUT_OF_RANGE', 'value must have at most 38 digits'],
+    ['-' + '1'.repeat(39), 'OUT_OF_RANGE', 'value must have at most 38 digits'],
+  ])('rejects %j with %s', (s, code, message) => {
+    expect(() => parseLedgerInteger(s)).toThrow(new AmountError(code as AmountErrorCode, message));
+    expect(thrown(() => parseLedgerInteger(s))).toMatchObject({ name: 'AmountError', code });
+  });
+  it.each([5, 5n, null, undefined, ['5']])('rejects the non-string %p without coercion', (v) => {
+    const e = thrown(() => parseLedgerInteger(v as unknown as string));
+    expect(e).toMatchObject({ code: 'NOT_A_STRING', message: 'value must be a string' });
   });
   it('overdraft limit is non-negative', () => {
     expect(parseOverdraftLimit('0')).toBe(0n);
     expect(parseOverdraftLimit('500')).toBe(500n);
-    expect(() => parseOverdraftLimit('-1')).toThrow(AmountError);
+    expect(thrown(() => parseOverdraftLimit('-1'))).toMatchObject({
+      name: 'AmountError',
+      code: 'OUT_OF_RANGE',
+      message: 'overdraftLimit must not be negative',
+    });
+    expect(thrown(() => parseOverdraftLimit('01'))).toMatchObject({ code: 'LEADING_ZERO' });
   });
 });
 
@@ -116,5 +172,9 @@ describe('helpers', () => {
     expect(absAmount(3n)).toBe(3n);
     expect([3n, -1n, 2n].sort(compareAmounts)).toEqual([-1n, 2n, 3n]);
     expect(compareAmounts(1n, 1n)).toBe(0);
+    expect(compareAmounts(-2n, 1n)).toBe(-1);
+    expect(compareAmounts(2n, 1n)).toBe(1);
+    expect(compareAmounts(MAX_AMOUNT + 1n, MAX_AMOUNT)).toBe(1);
+    expect(absAmount(0n)).toBe(0n);
   });
 });

@@ -64,6 +64,18 @@ describe('cyclePositions', () => {
 });
 
 describe('cycleTotals', () => {
+  it('sorts currencies whatever the order of the positions', () => {
+    const position = (currency: string, amount: bigint): CyclePosition => ({
+      accountId: 'a',
+      currency,
+      debits: amount,
+      credits: amount,
+      net: 0n,
+    });
+    const totals = cycleTotals([position('USD', 1n), position('CHF', 2n), position('EUR', 3n)]);
+    expect([...totals.keys()]).toEqual(['CHF', 'EUR', 'USD']);
+  });
+
   it('sums debits and credits per currency, currencies sorted', () => {
     const totals = cycleTotals(
       cyclePositions([...transfer('t1', 'a', 'b', 7n, 'USD'), ...transfer('t2', 'a', 'b', 3n)]),
@@ -146,5 +158,41 @@ describe('verifyCycle', () => {
     expect(check.problems).toEqual([
       { kind: 'POSITION_INCONSISTENT', accountId: 'a', currency: 'EUR' },
     ]);
+    expect(describeCycleProblem(check.problems[0])).toBe(
+      'position of a in EUR is inconsistent (debits - credits != net)',
+    );
+  });
+
+  // Each rule alone: the other two hold, and the balance moved by the stated net.
+  it.each<[string, Pick<CyclePosition, 'debits' | 'credits' | 'net'>]>([
+    ['negative debits', { debits: -5n, credits: 0n, net: 5n }],
+    ['negative credits', { debits: 0n, credits: -5n, net: -5n }],
+    ['both sides negative', { debits: -5n, credits: -5n, net: 0n }],
+    ['a net other than credits - debits', { debits: 1n, credits: 2n, net: 3n }],
+  ])('names a position with %s', (_case, sides) => {
+    const position: CyclePosition = { accountId: 'a', currency: 'EUR', ...sides };
+    const check = verifyCycle([
+      { position, opening: 0n, closing: sides.net },
+      // Another account's position that makes the currency net, so only the rule under test fires.
+      {
+        position: {
+          accountId: 'b',
+          currency: 'EUR',
+          debits: sides.credits,
+          credits: sides.debits,
+          net: -sides.net,
+        },
+        opening: 0n,
+        closing: -sides.net,
+      },
+    ]);
+    expect(check.problems).toContainEqual({
+      kind: 'POSITION_INCONSISTENT',
+      accountId: 'a',
+      currency: 'EUR',
+    });
+    expect(check.problems.map((p) => p.kind)).not.toContain('CURRENCY_NOT_NETTING');
+    expect(check.problems.map((p) => p.kind)).not.toContain('BALANCE_CHANGE_MISMATCH');
+    expect(check.ok).toBe(false);
   });
 });

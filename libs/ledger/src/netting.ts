@@ -61,6 +61,7 @@ export function cyclePositions(postings: readonly Posting[]): CyclePosition[] {
       credits: 0n,
       net: 0n,
     };
+    // Stryker disable next-line EqualityOperator: `<= 0n` is equivalent (a zero adds nothing)
     if (p.amount < 0n) cur.debits -= p.amount;
     else cur.credits += p.amount;
     cur.net += p.amount;

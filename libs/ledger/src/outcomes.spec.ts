@@ -10,6 +10,7 @@ import {
   isRejectReason,
   serializeSettlementEvent,
   type RejectReason,
+  type SettlementEventInput,
 } from './outcomes';
 import { VALIDATION_FAILURE_REASONS } from './transaction';
 
@@ -63,6 +64,32 @@ describe('buildSettlementEvent', () => {
       '{"id":"t2","status":"REJECTED","reason":"INSUFFICIENT_FUNDS","batchId":"b1","settledAt":"2026-11-25T17:10:10Z"}',
     );
   });
+  // A caller bug, never data: the message says which rule the caller broke.
+  it.each<[string, Partial<SettlementEventInput>, string]>([
+    [
+      'SETTLED with a reason',
+      { status: 'SETTLED', reason: 'UNKNOWN_ACCOUNT' },
+      'a SETTLED event has no reason',
+    ],
+    ['REJECTED without a reason', { status: 'REJECTED' }, 'a REJECTED event needs a reject reason'],
+    [
+      'REJECTED with a dead-letter reason',
+      { status: 'REJECTED', reason: 'TOO_LARGE' as RejectReason },
+      'a REJECTED event needs a reject reason',
+    ],
+    [
+      'a status that is not published, even with a reject reason',
+      { status: 'DUPLICATE' as 'REJECTED', reason: 'INSUFFICIENT_FUNDS' },
+      'not a settlement status: DUPLICATE',
+    ],
+    ['no status', { status: undefined }, 'not a settlement status: undefined'],
+  ])('refuses %s', (_case, change, message) => {
+    const input = { id: 't', status: 'SETTLED', batchId: 'b', settledAt: '2026-11-25T17:10:10Z' };
+    expect(() => buildSettlementEvent({ ...input, ...change } as SettlementEventInput)).toThrow(
+      new Error(message),
+    );
+  });
+
   it('refuses inconsistent status and reason', () => {
     expect(() =>
       buildSettlementEvent({

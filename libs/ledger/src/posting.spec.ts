@@ -159,6 +159,15 @@ describe('sequential effects within a batch', () => {
     }
   });
 
+  it('lists the touched accounts in lock order, not in the order of the book or the batch', () => {
+    // The book lists accounts out of order: the rows are updated in this order, so it must
+    // be the global lock order or two batches could deadlock.
+    const accounts = book(acc('Z', 100n), acc('B', 100n), acc('M', 0n), acc('A', 0n), acc('Q', 0n));
+    const r = postBatch(accounts, [tx('Z', 'M', 5n), tx('B', 'A', 5n)]);
+    expect(r.touchedAccountIds).toEqual(['A', 'B', 'M', 'Z']);
+    expect([...r.netMovements.keys()]).toEqual(['A', 'B', 'M', 'Z']);
+  });
+
   it('is deterministic', () => {
     const accounts = book(acc('A', 100n, 20n), acc('B', 0n), acc('C', 7n, 0n, 'USD'));
     const batch = [tx('A', 'B', 50n), tx('A', 'C', 1n), tx('B', 'A', 5n), tx('A', 'B', 80n)];
@@ -252,6 +261,12 @@ describe('netPositions and checkConservation', () => {
     expect(bad.totals.get('USD')).toBe(1n);
   });
 
+  it('sorts the totals by currency whatever the order of the postings', () => {
+    const r = checkConservation([p('a', 1n, 'USD'), p('b', -1n, 'CHF'), p('c', 2n, 'EUR')]);
+    expect([...r.totals.keys()]).toEqual(['CHF', 'EUR', 'USD']);
+    expect(r.unbalanced).toEqual(['CHF', 'EUR', 'USD']);
+  });
+
   it('offsetting imbalances across currencies are still imbalances', () => {
     expect(checkConservation([p('a', 1n, 'EUR'), p('b', -1n, 'USD')]).unbalanced).toEqual([
       'EUR',
@@ -273,6 +288,9 @@ describe('lock order and helpers', () => {
       'b',
     ]);
     expect(compareIds('a', 'a')).toBe(0);
+    expect(compareIds('a', 'b')).toBe(-1);
+    expect(compareIds('b', 'a')).toBe(1);
+    expect(compareIds('a', 'B')).toBe(1);
     expect(accountIdsOf([tx('z', 'a', 1n), tx('a', 'm', 1n)])).toEqual(['a', 'm', 'z']);
   });
 

@@ -72,6 +72,14 @@ describe('UTF-8 and UTF-16 helpers against the platform', () => {
     ['\ud800\udbff', 6],
     ['\udbff\ue000', 6],
     ['\udfff\udc00', 6],
+    // A unit that is no high surrogate, then a low one: two units of 3 bytes, never a pair.
+    ['\u0800\udc00', 6],
+    ['\ud7ff\udc00', 6],
+    ['\ue000\udc00', 6],
+    // A high surrogate, then no low one.
+    ['\ud800\u0800', 6],
+    ['\ud800\ud800', 6],
+    ['\ud800a', 4],
   ])('utf8ByteLength(%j) is %i at the boundary', (s, n) => {
     expect(utf8ByteLength(s)).toBe(n);
   });
@@ -87,6 +95,8 @@ describe('UTF-8 and UTF-16 helpers against the platform', () => {
     ['\ud800\ud800', false, 2],
     ['\udbff\ue000', false, 2],
     ['a\udbff', false, 2],
+    ['\ud7ff\udc00', false, 2],
+    ['\ud800\u0800', false, 2],
   ])('%j: well-formed %s, %i code point(s)', (s, wellFormed, codePoints) => {
     expect(isWellFormedUnicode(s)).toBe(wellFormed);
     expect(codePointLength(s)).toBe(codePoints);

@@ -43,6 +43,11 @@ describe('dead-letter messages', () => {
     ['a large string', 'x'.repeat(5000), 'TOO_LARGE $: value is 5000 bytes, more than 4096'],
     ['large bytes', new Uint8Array(4097), 'TOO_LARGE $: value is 4097 bytes, more than 4096'],
     [
+      'a large non-ASCII string (its UTF-8 size)',
+      'é'.repeat(2049),
+      'TOO_LARGE $: value is 4098 bytes, more than 4096',
+    ],
+    [
       'a lone surrogate',
       '{"x":"\ud800"}',
       'MALFORMED_JSON $: value is not valid UTF-8 (unpaired surrogate)',

