@@ -51,8 +51,9 @@ export const accounts = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    check('accounts_id_format', sql`${t.id} ~ '^[A-Za-z0-9._:-]{1,64}$'`),
-    check('accounts_currency_format', sql`${t.currency} ~ '^[A-Z]{3}$'`),
+    // The id and currency formats (accounts_id_format, accounts_currency_format) are checked
+    // by a trigger on INSERT and on UPDATE OF id, currency (migration 0009): a CHECK would run
+    // its regular expressions again on every balance update, thousands per batch.
     check('accounts_overdraft_limit_non_negative', sql`${t.overdraftLimit} >= 0`),
     // The last line of defence for invariant 5: no code path can leave a balance below the limit.
     check('accounts_balance_within_limit', sql`${t.balance} >= -${t.overdraftLimit}`),
