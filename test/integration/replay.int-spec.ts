@@ -12,7 +12,7 @@ import { createActivities, settleBatch } from '@settlement/activities';
 import { createLogger } from '@settlement/observability';
 import { createAdminApp } from '../../apps/admin/src/app';
 import { loadAdminConfig } from '../../apps/admin/src/config';
-import { stackAddresses } from './support/apps';
+import { stackAddresses, appLoginUrl } from './support/apps';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import {
   assertConservation,
@@ -167,7 +167,7 @@ describe('compliance replay on the real stack', () => {
     app = await createAdminApp(
       loadAdminConfig({
         ...stackAddresses(),
-        DATABASE_URL: db.url,
+        DATABASE_URL: await appLoginUrl(db.url, 'admin'),
         KAFKA_TOPIC: topic,
         KAFKA_OUTCOME_TOPIC: topicsOut.outcomes,
         KAFKA_DLQ_TOPIC: topicsOut.deadLetters,
