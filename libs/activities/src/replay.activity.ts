@@ -20,11 +20,12 @@ import {
 } from '@settlement/db';
 import {
   buildDeadLetter,
+  judgeRecord,
   readPartitionRange,
   toBatchMessage,
   type RawMessage,
 } from '@settlement/records';
-import { contentHash, parseTransactionRecord, type Transaction } from '@settlement/ledger';
+import { contentHash, type Transaction } from '@settlement/ledger';
 import { countSettlement } from './outcome-metrics';
 import { settleBatch } from './settle-batch.activity';
 import {
@@ -167,8 +168,8 @@ interface Classified {
 
 function classify(raw: RawMessage[]): Classified {
   const out: Classified = { valid: [], invalid: [] };
-  for (const m of raw) {
-    const parsed = parseTransactionRecord(m.key, m.value);
+  for (const record of raw) {
+    const { source: m, parsed } = judgeRecord(record);
     if (parsed.ok) out.valid.push({ m, tx: parsed.tx });
     else
       out.invalid.push({

@@ -15,6 +15,7 @@ import {
   type DatabaseHandle,
   type LedgerTx,
 } from '@settlement/db';
+import { offsetsAtTime } from '@settlement/kafka';
 import { CONFIG, DATABASE, KAFKA, TEMPORAL_CLIENT } from '@settlement/platform';
 import { recordAudit } from '../audit';
 import { badRequest, conflict, notFound, unprocessable } from '../http/errors';
@@ -236,7 +237,7 @@ export class ReplayUseCases {
           `to.timestamp ${new Date(t).toISOString()} is beyond the log end (it is in the future)`,
         );
       }
-      const found = await admin.fetchTopicOffsetsByTimestamp(topic, t);
+      const found = await offsetsAtTime(admin, topic, t);
       for (const f of found) {
         if (!partitions.includes(f.partition)) continue;
         const b = bounds.get(f.partition)!;
