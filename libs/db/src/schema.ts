@@ -90,7 +90,7 @@ export const transactions = pgTable(
       sql`(${t.status} = 'SETTLED' and ${t.reason} is null) or (${t.status} = 'REJECTED' and ${t.reason} is not null)`,
     ),
     // No index by batch or by debit account: no query reads the table that way, and every
-    // index costs each settled transaction an entry (migration 0010, docs/benchmarks.md).
+    // index costs each settled transaction an entry (migration 0011, docs/benchmarks.md).
     // Settlement cycles select their window by settlement time.
     index('transactions_settled_at_idx').on(t.settledAt),
   ],
