@@ -2,8 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { LOG_DIR, openPipeline, waitFor, type Pipeline, type RunningApp } from './support/apps';
-import { openAccounts, txValue } from './support/fixtures';
+import {
+  LOG_DIR,
+  openPipeline,
+  produceTransfer,
+  waitFor,
+  type Pipeline,
+  type RunningApp,
+} from './support/apps';
 
 /** Debian's chromium (.ci/run installs it); never a downloaded browser. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -46,17 +52,8 @@ describe('Temporal Web UI finds a settled batch by search attribute (headless Ch
   });
 
   it('lists the settleBatch workflow for SettlementTopic and shows its summary on its page', async () => {
-    const run = randomBytes(3).toString('hex');
-    const [funder, shop] = [`ui-${run}-funder`, `ui-${run}-shop`];
-    await openAccounts(pipeline.db.db, [{ id: funder, overdraftLimit: 1_000_000n }, { id: shop }]);
-    const id = `ui-${run}-tx`;
-    await pipeline.producer.send({
-      topic: pipeline.topics.transactions,
-      acks: -1,
-      messages: [
-        { key: funder, value: txValue({ id, debit: funder, credit: shop, amount: '1250' }) },
-      ],
-    });
+    const id = await produceTransfer(pipeline, 'ui');
+    const shot = (what: string) => path.join(LOG_DIR, `temporal-ui-${what}-${id}.png`);
     const tx = await waitFor('the transaction to settle', async () => {
       const res = await fetch(`http://127.0.0.1:${admin.port}/admin/transactions/${id}`, {
         headers: { Authorization: `Bearer ${OPERATOR}` },
@@ -92,7 +89,7 @@ describe('Temporal Web UI finds a settled batch by search attribute (headless Ch
       1_000,
     );
     const listedMs = Date.now() - started;
-    const listShot = path.join(LOG_DIR, `temporal-ui-list-${run}.png`);
+    const listShot = shot('list');
     await page.screenshot({ path: listShot, fullPage: true });
     // Only this test's batch matches its topic.
     await expect(
@@ -111,7 +108,7 @@ describe('Temporal Web UI finds a settled batch by search attribute (headless Ch
       .first()
       .getByText(summary)
       .waitFor({ state: 'visible', timeout: 30_000 });
-    const pageShot = path.join(LOG_DIR, `temporal-ui-workflow-${run}.png`);
+    const pageShot = shot('workflow');
     await page.screenshot({ path: pageShot, fullPage: true });
     process.stdout.write(
       `Temporal Web UI listed ${tx.workflowId} by search attribute after ${listedMs} ms; screenshots: ${listShot} ${pageShot}\n`,

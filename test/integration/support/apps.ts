@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -7,6 +8,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
 import { appDatabaseUrl, ensureAppLogins, type Database } from '@settlement/db';
 import { createTestDatabase, type TestDatabase } from './database';
+import { openAccounts, txValue } from './fixtures';
 import { createTopics, testKafka } from './kafka';
 import { uniqueTaskQueue } from './temporal';
 
@@ -259,4 +261,23 @@ export function stackAddresses(): Record<string, string> {
     if (value) out[name] = value;
   }
   return out;
+}
+
+/**
+ * Opens two accounts named after `label` and produces one transfer between them to the
+ * pipeline's topic; answers the transaction id (the caller waits for its outcome).
+ */
+export async function produceTransfer(pipeline: Pipeline, label: string): Promise<string> {
+  const run = randomBytes(3).toString('hex');
+  const [funder, shop] = [`${label}-${run}-funder`, `${label}-${run}-shop`];
+  await openAccounts(pipeline.db.db, [{ id: funder, overdraftLimit: 1_000_000n }, { id: shop }]);
+  const id = `${label}-${run}-tx`;
+  await pipeline.producer.send({
+    topic: pipeline.topics.transactions,
+    acks: -1,
+    messages: [
+      { key: funder, value: txValue({ id, debit: funder, credit: shop, amount: '1250' }) },
+    ],
+  });
+  return id;
 }
