@@ -56,13 +56,14 @@ ENTRYPOINT ["/usr/bin/tini", "--"]
 # Pick the app with the command: dist/apps/{ingest,worker,admin}/src/main.js
 CMD ["node", "dist/apps/admin/src/main.js"]
 
-# ---- migrate: one-shot `drizzle-kit migrate` against DATABASE_URL -----------------------------
+# ---- migrate: one-shot `drizzle-kit migrate` against DATABASE_URL (the owner), then the apps'
+# login roles (dist/libs/db/src/app-logins-cli.js, passwords from DATABASE_<APP>_PASSWORD) ----
 FROM ${NODE_IMAGE} AS migrate
 WORKDIR /app
 ENV NODE_ENV=production HOME=/tmp npm_config_cache=/tmp/.npm npm_config_update_notifier=false
 COPY --chown=root:root --from=deps /app/node_modules ./node_modules
 COPY --chown=root:root package.json drizzle.config.ts tsconfig.json ./
 COPY --chown=root:root libs/db ./libs/db
+COPY --chown=root:root --from=build /app/dist/libs ./dist/libs
 USER 1000:1000
-ENTRYPOINT ["node_modules/.bin/drizzle-kit"]
-CMD ["migrate", "--config", "drizzle.config.ts"]
+ENTRYPOINT ["/bin/sh", "-c", "node_modules/.bin/drizzle-kit migrate --config drizzle.config.ts && exec node dist/libs/db/src/app-logins-cli.js"]

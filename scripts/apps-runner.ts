@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { defaults } from '@settlement/config';
+import { appDatabaseUrl, ensureAppLogins, type AppName } from '@settlement/db';
 
 /** Runs the built apps (dist/) as child processes; shared by start-all, demo and bench. */
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -31,6 +33,19 @@ export function localEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessE
     console.error(`[settlement] ADMIN_TOKEN was unset; generated for this run: ${env.ADMIN_TOKEN}`);
   }
   return env;
+}
+
+/**
+ * Each app connects as its own least-privilege login role (docs/security.md), at the database
+ * of DATABASE_URL, the owner's URL that the migrations use. Makes the login roles where missing
+ * (the database must be migrated) and returns the environment of each app.
+ */
+export async function appLoginEnv(
+  env: NodeJS.ProcessEnv,
+): Promise<(name: string) => NodeJS.ProcessEnv> {
+  const ownerUrl = env.DATABASE_URL || defaults.DATABASE_URL;
+  await ensureAppLogins(ownerUrl);
+  return (name) => ({ ...env, DATABASE_URL: appDatabaseUrl(ownerUrl, name as AppName) });
 }
 
 /**

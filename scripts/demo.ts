@@ -1,5 +1,5 @@
-/* The main job end to end (npm run demo): stack up, migrate, build, start the apps, open
- * accounts, publish a synthetic load, wait until every message has an outcome, print a
+/* The main job end to end (npm run demo): stack up, build, migrate, start the apps (each as its
+ * own database login role), open accounts, publish a synthetic load, wait until every message has an outcome, print a
  * summary that reconciles with what was sent, stop the apps. */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,6 +18,7 @@ import {
   waitForOutcomes,
 } from '@settlement/loadgen';
 import {
+  appLoginEnv,
   appNames,
   localEnv,
   ROOT,
@@ -77,12 +78,13 @@ async function main(): Promise<void> {
   const accounts = Number(process.env.DEMO_ACCOUNTS ?? 1_000);
   if (process.env.DEMO_SKIP_SETUP !== '1') {
     run('npm', ['run', '--silent', 'stack:up']);
-    run('npx', ['drizzle-kit', 'migrate']);
     run('npm', ['run', '--silent', 'build']);
+    run('npm', ['run', '--silent', 'db:migrate']);
   }
   const config = loadConfig(['kafka', 'database']);
   const env = localEnv({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
-  const children: Child[] = appNames().map((name) => spawnApp(name, env, 'inherit'));
+  const envOf = await appLoginEnv(env);
+  const children: Child[] = appNames().map((name) => spawnApp(name, envOf(name), 'inherit'));
   const stop = () => stopAll(children);
   process.on('SIGINT', () => void stop().then(() => process.exit(130)));
   const database = createDatabase({

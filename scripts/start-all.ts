@@ -3,11 +3,11 @@
  * logs on this terminal. Ctrl-C (SIGINT) or SIGTERM stops all three cleanly: each gets
  * SIGTERM and drains (ingest hands its batches to Temporal, the worker finishes activities).
  */
-import { appNames, localEnv, spawnApp, stopAll, type Child } from './apps-runner';
+import { appLoginEnv, appNames, localEnv, spawnApp, stopAll, type Child } from './apps-runner';
 
-function main(): void {
-  const env = localEnv();
-  const children: Child[] = appNames().map((name) => spawnApp(name, env));
+async function main(): Promise<void> {
+  const envOf = await appLoginEnv(localEnv());
+  const children: Child[] = appNames().map((name) => spawnApp(name, envOf(name)));
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
@@ -31,4 +31,7 @@ function main(): void {
   );
 }
 
-main();
+main().catch((err: unknown) => {
+  process.stderr.write(`npm start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

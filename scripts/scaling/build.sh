@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds (once) and caches, keyed by version, the control plane that scaling:up runs:
 #   etcd, kube-apiserver, kube-controller-manager, kubectl, KEDA operator + metrics adapter,
-#   and the CRDs (KEDA, ExternalSecret, PodMonitor) the overlays need.
+#   and the CRDs (KEDA, ExternalSecret, PodMonitor, PrometheusRule) the overlays need.
 # Everything comes from the Go module proxy; nothing else is fetched. Idempotent: a second run
 # only checks the cache. About 10-20 min of CPU on 2 cores the first time.
 set -Eeuo pipefail
@@ -97,8 +97,15 @@ build_keda() {
     bash -c "cd '$src' && mkdir -p out && go build -ldflags '$ld' -o out/keda-operator ./cmd/operator && go build -ldflags '$ld' -o out/keda-adapter ./cmd/adapter && mv out/* '$KEDA_BIN/'"
 }
 
+# The Prometheus operator's kinds the eks overlay uses.
+PROM_CRDS=(podmonitors prometheusrules)
+
 collect_crds() {
-  [ -f "$CRD_DIR/.complete" ] && return 0
+  local kind missing=0
+  for kind in "${PROM_CRDS[@]}"; do
+    [ -f "$CRD_DIR/monitoring.coreos.com_$kind.yaml" ] || missing=1
+  done
+  [ -f "$CRD_DIR/.complete" ] && ((missing == 0)) && return 0
   rm -rf "$CRD_DIR.tmp"
   mkdir -p "$CRD_DIR.tmp"
   local keda eso prom
@@ -108,8 +115,10 @@ collect_crds() {
   cp "$eso/config/crds/bases/external-secrets.io_externalsecrets.yaml" "$CRD_DIR.tmp/" ||
     die "no ExternalSecret CRD in github.com/external-secrets/external-secrets@$ESO_VERSION"
   prom="$(cd "$WORK" && go mod download -json "github.com/prometheus-operator/prometheus-operator@$PROM_OPERATOR_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
-  cp "$prom/example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml" "$CRD_DIR.tmp/" ||
-    die "no PodMonitor CRD in github.com/prometheus-operator/prometheus-operator@$PROM_OPERATOR_VERSION"
+  for kind in "${PROM_CRDS[@]}"; do
+    cp "$prom/example/prometheus-operator-crd/monitoring.coreos.com_$kind.yaml" "$CRD_DIR.tmp/" ||
+      die "no $kind CRD in github.com/prometheus-operator/prometheus-operator@$PROM_OPERATOR_VERSION"
+  done
   chmod -R u+w "$CRD_DIR.tmp"
   date -u +%FT%TZ >"$CRD_DIR.tmp/.complete"
   rm -rf "$CRD_DIR"

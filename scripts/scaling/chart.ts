@@ -1,6 +1,6 @@
 /**
  * npm run scaling:chart — draws the recorded scaling run (docs/autoscaling/scenario.json) as an SVG
- * (docs/autoscaling/scenario.svg): inbound rate, Kafka lag, Temporal backlog and the replicas KEDA
+ * (docs/autoscaling/scenario.svg): inbound rate, Kafka lag, Temporal backlog, batches in flight and the replicas KEDA
  * and the HPA set, on one time axis with the scenario's phases and the thresholds.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -69,8 +69,16 @@ export function renderChart(run: ScalingRun): string {
       lines: [1, 3].map((k) => ({ value: k * ing.target, label: `${k} x lagThreshold` })),
     },
     {
-      title: `Temporal backlog (tasks); worker wants ceil(backlog / ${wrk.target}) replicas`,
-      series: [{ label: 'task-queue backlog', color: '#2471a3', value: (s) => s.backlog }],
+      title: `Worker: ceil(backlog / ${wrk.target}) or ceil(batches in flight / ${wrk.inFlightTarget ?? '-'}) replicas, the larger`,
+      series: [
+        { label: 'task-queue backlog', color: '#2471a3', value: (s) => s.backlog },
+        {
+          label: 'batches in flight (PENDING)',
+          color: '#7d3c98',
+          value: (s) => s.inFlight ?? null,
+          step: true,
+        },
+      ],
       lines: [{ value: wrk.target, label: 'targetQueueSize' }],
     },
     {
@@ -102,7 +110,7 @@ export function renderChart(run: ScalingRun): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="${WIDTH}" height="${height}" fill="#fff"/>`,
     `<text x="${LEFT}" y="16" font-size="14" font-weight="bold">KEDA + HPA on the local stack: ${esc(run.recordedAt.slice(0, 16).replace('T', ' '))} UTC, ${esc(run.machine.split(',').slice(0, 2).join(','))}</text>`,
-    `<text x="${LEFT}" y="32" fill="#444">ingest: lagThreshold ${ing.target}, max ${ing.maxReplicas}, scale-down window ${ing.scaleDownWindowSec}s, cooldown ${ing.cooldownSec}s; worker: targetQueueSize ${wrk.target}, max ${wrk.maxReplicas}, window ${wrk.scaleDownWindowSec}s, cooldown ${wrk.cooldownSec}s; HPA sync ${run.hpaSyncPeriodSec}s</text>`,
+    `<text x="${LEFT}" y="32" fill="#444">ingest: lag ${ing.target}/pod, max ${ing.maxReplicas}, window ${ing.scaleDownWindowSec}s, cooldown ${ing.cooldownSec}s | worker: backlog ${wrk.target}/pod, in flight ${wrk.inFlightTarget ?? '-'}/pod, max ${wrk.maxReplicas}, window ${wrk.scaleDownWindowSec}s, cooldown ${wrk.cooldownSec}s | HPA sync ${run.hpaSyncPeriodSec}s</text>`,
   ];
   panels.forEach((panel, i) => {
     const top = TOP + i * (PANEL + GAP) + 16;
@@ -116,12 +124,17 @@ export function renderChart(run: ScalingRun): string {
     );
     const y = (v: number) => bottom - (v / max) * PANEL;
     for (const p of run.phases) {
+      // The last phase ends after its last sample: clip it to the time axis.
+      const to = Math.min(p.to, t1);
+      if (to <= p.from) continue;
       parts.push(
-        `<rect x="${x(p.from).toFixed(1)}" y="${top}" width="${(x(p.to) - x(p.from)).toFixed(1)}" height="${PANEL}" fill="${PHASE_FILL[p.phase]}"/>`,
+        `<rect x="${x(p.from).toFixed(1)}" y="${top}" width="${(x(to) - x(p.from)).toFixed(1)}" height="${PANEL}" fill="${PHASE_FILL[p.phase]}"/>`,
       );
+      // A label that would run off the right edge ends at it instead.
+      const atEnd = x(p.from) > WIDTH - RIGHT - 70;
       if (i === 0)
         parts.push(
-          `<text x="${(x(p.from) + 3).toFixed(1)}" y="${top + 11}" fill="#333">${esc(p.phase)}</text>`,
+          `<text x="${(atEnd ? WIDTH - RIGHT - 3 : x(p.from) + 3).toFixed(1)}" y="${top + 11}"${atEnd ? ' text-anchor="end"' : ''} fill="#333">${esc(p.phase)}</text>`,
         );
     }
     parts.push(`<text x="${LEFT}" y="${top - 4}" font-weight="bold">${esc(panel.title)}</text>`);

@@ -34,6 +34,8 @@ export interface ScalingSample {
   inboundPerSec: number;
   /** Approximate backlog of the task queue (workflow + activity tasks). */
   backlog: number;
+  /** Batches recorded PENDING and not yet settled: the worker's in-flight trigger. */
+  inFlight: number;
   ingest: AppSample;
   worker: AppSample;
 }
@@ -46,6 +48,8 @@ export interface AppSettings {
   scaleDownWindowSec: number;
   /** lagThreshold (ingest) or targetQueueSize (worker). */
   target: number;
+  /** targetQueryValue of the worker's in-flight trigger (PENDING batches per replica). */
+  inFlightTarget?: number;
 }
 
 export interface ScalingRun {
@@ -108,6 +112,11 @@ export function fastReversals(
   return bad;
 }
 
+/** Whether the app had work in a sample: lag for ingest; backlog or in-flight for the worker. */
+export function busy(s: ScalingSample, app: App): boolean {
+  return app === 'ingest' ? s.lag > 0 : s.backlog > 0 || s.inFlight > 0;
+}
+
 export function samplesOf(run: ScalingRun, phase: Phase): ScalingSample[] {
   return run.samples.filter((s) => s.phase === phase);
 }
@@ -152,7 +161,13 @@ export function assessRun(run: ScalingRun): {
       problems.push(
         `${app} ${r.from} -> ${r.to} at t=${r.t}s, ${r.sinceScaleOutSec}s after scaling out (allowed ${r.allowedSec}s)`,
       );
+    for (const s of idleWhileBusy(run, app))
+      problems.push(`${app} at 0 replicas at t=${s.t}s with work waiting (${s.phase})`);
   }
+  const sustained = samplesOf(run, 'sustained');
+  if (sustained.length === 0) problems.push('no sustained samples');
+  for (const s of sustained)
+    if (s.ingest.replicas === 0) problems.push(`ingest at 0 under sustained traffic at t=${s.t}s`);
   return {
     summary: {
       idleSamples: idle.length,
@@ -174,3 +189,71 @@ export function lagSwings(samples: readonly ScalingSample[], threshold: number):
     if (samples[i - 1].lag < threshold && samples[i].lag >= threshold) swings++;
   return swings;
 }
+
+/**
+ * Samples at which an app stood at 0 although it had had work for longer than KEDA needs to
+ * notice (one polling interval plus `slackSec` for the sampling): work left waiting, as when
+ * the worker sat at 0 while batches waited in retry backoff.
+ */
+export function idleWhileBusy(
+  run: ScalingRun,
+  app: App,
+  slackSec = 2 * run.sampleEverySec,
+): ScalingSample[] {
+  const allowed = run.settings[app].pollingIntervalSec + slackSec;
+  const bad: ScalingSample[] = [];
+  let busySince: number | undefined;
+  for (const s of run.samples) {
+    if (!busy(s, app)) {
+      busySince = undefined;
+      continue;
+    }
+    busySince ??= s.t;
+    if (s[app].replicas === 0 && s.t - busySince > allowed) bad.push(s);
+  }
+  return bad;
+}
+
+export interface DecisionTimes {
+  /** From the first sample with work after an idle stretch to the first with a replica (0 -> 1). */
+  activationSec: number[];
+  /** From the first sample at 1 replica to the first above 1 (the HPA's 1 -> N), per wake-up. */
+  scaleOutSec: number[];
+  /** From the last sample with work to the one at 0 replicas (KEDA's cooldown, 1 -> 0). */
+  toZeroSec: number[];
+}
+
+/** The measured decision times of one app, each to within one sampling interval. */
+export function decisionTimes(run: ScalingRun, app: App): DecisionTimes {
+  const out: DecisionTimes = { activationSec: [], scaleOutSec: [], toZeroSec: [] };
+  const samples = run.samples;
+  let firstBusy: number | undefined;
+  let firstUp: number | undefined;
+  let lastBusy: number | undefined;
+  for (let i = 0; i < samples.length; i++) {
+    const s = samples[i];
+    const replicas = s[app].replicas;
+    const prev = i > 0 ? samples[i - 1][app].replicas : replicas;
+    if (busy(s, app)) lastBusy = s.t;
+    if (replicas === 0) {
+      if (prev > 0 && lastBusy !== undefined) out.toZeroSec.push(round(s.t - lastBusy));
+      firstUp = undefined;
+      firstBusy = busy(s, app) ? (firstBusy ?? s.t) : undefined;
+      continue;
+    }
+    if (prev === 0 && i > 0) {
+      // Work seen first in this very sample: woken within one sampling interval.
+      const since = firstBusy ?? (busy(s, app) ? s.t : undefined);
+      if (since !== undefined) out.activationSec.push(round(s.t - since));
+      firstBusy = undefined;
+      firstUp = s.t;
+    }
+    if (replicas > 1 && firstUp !== undefined) {
+      out.scaleOutSec.push(round(s.t - firstUp));
+      firstUp = undefined;
+    }
+  }
+  return out;
+}
+
+const round = (n: number) => Math.round(n * 10) / 10;

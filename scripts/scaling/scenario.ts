@@ -3,13 +3,14 @@
  * plane (npm run scaling:up) decides replicas, and records every few seconds the Kafka lag, the
  * inbound rate, the Temporal backlog and the replicas KEDA and the HPA set:
  *
- *   warm-up (fund the accounts) -> idle (0/0) -> burst (1 -> N) -> sustained rate -> drain
+ *   warm-up (fund the accounts) -> idle (0/0) -> burst (0 -> 1 -> N) -> sustained rate -> drain
  *   (back to 0 after the cooldown) -> flapping (lag swinging around the threshold) -> drain
  *
  * Pods do not run without a kubelet, so this script plays the kubelet's part for the two
  * Deployments: it runs as many local ingest and worker processes (the built apps) as
  * spec.replicas says, up to a cap that fits the machine. The run has its own database,
- * topics, consumer group and task queue, and points the ScaledObjects at them.
+ * topics, consumer group and task queue, and points the ScaledObjects at them (and the worker's
+ * DATABASE_URL Secret, which its in-flight trigger reads, at the run's database).
  *
  * Output: docs/autoscaling/scenario.json (or the path given as the first argument); exit status 1
  * when a decision breaks a rule of ./decisions.ts.
@@ -44,9 +45,9 @@ const BASE_DB = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/
 const num = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
 const SAMPLE_SEC = num('SCALING_SAMPLE_SEC', 5);
 const IDLE_SEC = num('SCALING_IDLE_SEC', 30);
-const BURST = num('SCALING_BURST', 80_000);
-const SUSTAINED_RATE = num('SCALING_SUSTAINED_RATE', 1500);
-const SUSTAINED_SEC = num('SCALING_SUSTAINED_SEC', 90);
+const BURST = num('SCALING_BURST', 40_000);
+const SUSTAINED_RATE = num('SCALING_SUSTAINED_RATE', 800);
+const SUSTAINED_SEC = num('SCALING_SUSTAINED_SEC', 60);
 const FLAP_CYCLES = num('SCALING_FLAP_CYCLES', 4);
 const FLAP_ON_SEC = num('SCALING_FLAP_ON_SEC', 15);
 const FLAP_PERIOD_SEC = num('SCALING_FLAP_PERIOD_SEC', 40);
@@ -56,6 +57,15 @@ const LOCAL_MAX: Record<App, number> = {
   ingest: num('SCALING_LOCAL_MAX_INGEST', 2),
   worker: num('SCALING_LOCAL_MAX_WORKER', 2),
 };
+/**
+ * Batch size cap of the local ingest processes. Ingest commits a batch once its workflow has
+ * started, so it takes up to MAX_IN_FLIGHT_BATCHES_PER_PARTITION x partitions batches (16 here)
+ * off the lag at once: with the default 5,000 that is 80,000 messages, the whole burst, gone
+ * from the lag within seconds, before the HPA's next sync (every 15 s) could see it. 1,000
+ * leaves most of the burst in the lag until the workers settle batches, as a burst larger than
+ * the in-flight window does in production.
+ */
+const LOCAL_BATCH_MAX_SIZE = num('SCALING_LOCAL_BATCH_MAX_SIZE', 1000);
 const EXPECTED = {
   ingest: num('SCALING_EXPECT_INGEST', 4),
   worker: num('SCALING_EXPECT_WORKER', 2),
@@ -64,6 +74,29 @@ const WAIT_ZERO_SEC = num('SCALING_WAIT_ZERO_SEC', 600);
 
 const say = (s: string) => process.stderr.write(`[scaling] ${new Date().toISOString()} ${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * SIGINT or SIGTERM (Ctrl-C, or scaling:run stopped) ends the run at the next step through
+ * the same clean-up as a failure: triggers and Secret put back, the run's database and topics
+ * dropped, local processes stopped. A second signal kills at once.
+ */
+let stopRequested: string | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    stopRequested = signal;
+    say(`${signal}: stopping after the current step`);
+  });
+
+/** A wait of the scenario's own steps, which a stop request cuts short. */
+async function step(ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    if (stopRequested) throw new Error(`stopped by ${stopRequested}`);
+    const left = until - Date.now();
+    if (left <= 0) return;
+    await sleep(Math.min(500, left));
+  }
+}
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- Kubernetes objects are untyped JSON */
 type Obj = any;
@@ -76,6 +109,7 @@ const hpaPath = (app: App) =>
 
 function settingsOf(so: Obj, targetKey: string): AppSettings {
   const behavior = so.spec.advanced?.horizontalPodAutoscalerConfig?.behavior ?? {};
+  const inFlight = so.spec.triggers.find((t: Obj) => t.name === 'in-flight-batches');
   return {
     minReplicas: so.spec.minReplicaCount ?? 0,
     maxReplicas: so.spec.maxReplicaCount,
@@ -83,7 +117,17 @@ function settingsOf(so: Obj, targetKey: string): AppSettings {
     cooldownSec: so.spec.cooldownPeriod ?? 300,
     scaleDownWindowSec: behavior.scaleDown?.stabilizationWindowSeconds ?? 300,
     target: Number(so.spec.triggers[0].metadata[targetKey]),
+    ...(inFlight ? { inFlightTarget: Number(inFlight.metadata.targetQueryValue) } : {}),
   };
+}
+
+/** The Secret the worker Deployment takes DATABASE_URL from (its in-flight trigger reads it). */
+function databaseSecretOf(worker: Obj): string {
+  const env = worker.spec.template.spec.containers[0].env ?? [];
+  const ref = env.find((e: Obj) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef;
+  if (!ref || ref.key !== 'DATABASE_URL')
+    throw new Error('settlement-worker takes DATABASE_URL from no Secret key DATABASE_URL');
+  return `/api/v1/namespaces/${NS}/secrets/${ref.name}`;
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
@@ -252,7 +296,16 @@ async function main(): Promise<void> {
   const run = await provision(kafka, suffix, partitions);
   say(`run ${suffix}: topic ${run.topics.tx} (${partitions} partitions), queue ${run.taskQueue}`);
 
-  // Point the triggers at this run; put back what the overlay says at the end.
+  // Point the triggers at this run; put back what the overlay says at the end. The Secret
+  // first: KEDA reads it when it rebuilds the scalers of a changed ScaledObject.
+  const secretPath = databaseSecretOf(await cluster.get<Obj>(deploymentPath('worker')));
+  const originalUrl: string = (await cluster.get<Obj>(secretPath)).data.DATABASE_URL;
+  const pointDatabase = (base64Url: string) =>
+    cluster.jsonPatch(secretPath, [
+      { op: 'replace', path: '/data/DATABASE_URL', value: base64Url },
+    ]);
+  // KEDA runs on this machine: the run's database as the host reaches it.
+  await pointDatabase(Buffer.from(run.url).toString('base64'));
   const soIngest = await cluster.get<Obj>(scaledObjectPath('ingest'));
   const soWorker = await cluster.get<Obj>(scaledObjectPath('worker'));
   const original = {
@@ -289,6 +342,7 @@ async function main(): Promise<void> {
     KAFKA_OUTCOME_TOPIC: run.topics.out,
     KAFKA_GROUP_ID: run.group,
     TEMPORAL_TASK_QUEUE: run.taskQueue,
+    BATCH_MAX_SIZE: String(LOCAL_BATCH_MAX_SIZE),
   });
 
   const started = Date.now();
@@ -322,12 +376,16 @@ async function main(): Promise<void> {
       await sleep(2000);
     }
   })();
+  const ledger = postgres(run.url, { max: 1, onnotice: () => undefined });
+  const inFlightBatches = async () =>
+    Number((await ledger`select count(*)::int as n from batches where status = 'PENDING'`)[0].n);
   const samples: ScalingSample[] = [];
   let lastEnd: { end: number; at: number } | undefined;
   const sampleOnce = async () => {
     const at = Date.now();
     const pos = await kafkaPosition(kadmin, run.topics.tx, run.group);
     const backlog = await taskQueueBacklog(conn, run.taskQueue);
+    const inFlight = await inFlightBatches();
     const app = async (a: App) => {
       const d = await cluster.get<Obj>(deploymentPath(a));
       const hpa = await cluster.get<Obj>(hpaPath(a)).catch(() => undefined);
@@ -345,12 +403,13 @@ async function main(): Promise<void> {
       lag: pos.lag,
       inboundPerSec: Math.round(inbound),
       backlog,
+      inFlight,
       ingest: await app('ingest'),
       worker: await app('worker'),
     };
     samples.push(s);
     say(
-      `t=${s.t}s ${phase} lag=${s.lag} in=${s.inboundPerSec}/s backlog=${s.backlog} ` +
+      `t=${s.t}s ${phase} lag=${s.lag} in=${s.inboundPerSec}/s backlog=${s.backlog} inflight=${s.inFlight} ` +
         `ingest=${s.ingest.replicas}(hpa ${s.ingest.hpaDesired}, local ${s.ingest.processes}) ` +
         `worker=${s.worker.replicas}(hpa ${s.worker.hpaDesired}, local ${s.worker.processes})`,
     );
@@ -368,7 +427,7 @@ async function main(): Promise<void> {
     while (!ok()) {
       if (Date.now() > deadline)
         throw new Error(`timed out after ${limitSec}s waiting for ${what}`);
-      await sleep(1000);
+      await step(1000);
     }
   };
   const bothZero = () => replicas.ingest === 0 && replicas.worker === 0;
@@ -400,7 +459,7 @@ async function main(): Promise<void> {
     await waitUntil('both Deployments at 0 after the warm-up', bothZero, WAIT_ZERO_SEC);
 
     enter('idle', 'no traffic: both Deployments at 0');
-    await sleep(IDLE_SEC * 1000);
+    await step(IDLE_SEC * 1000);
 
     enter('burst', `${BURST} messages published as fast as possible`);
     const burst = await publish(producer, () => gen.next(), { topic: run.topics.tx, count: BURST });
@@ -426,7 +485,7 @@ async function main(): Promise<void> {
 
     enter('drain', 'traffic stops: scale-in, then 0 after the cooldown');
     await waitUntil('both Deployments back to 0', bothZero, WAIT_ZERO_SEC);
-    await sleep(2 * SAMPLE_SEC * 1000);
+    await step(2 * SAMPLE_SEC * 1000);
 
     // Lag climbs by ~3 thresholds while publishing, then drains: it swings around the threshold.
     const flapRate = Math.round(
@@ -443,12 +502,12 @@ async function main(): Promise<void> {
         rate: flapRate,
         durationMs: FLAP_ON_SEC * 1000,
       });
-      await sleep(Math.max(0, cycleEnd - Date.now()));
+      await step(Math.max(0, cycleEnd - Date.now()));
     }
 
     enter('final-drain', 'traffic stops again');
     await waitUntil('both Deployments back to 0', bothZero, WAIT_ZERO_SEC);
-    await sleep(2 * SAMPLE_SEC * 1000);
+    await step(2 * SAMPLE_SEC * 1000);
   } catch (err) {
     failed = err;
   } finally {
@@ -458,6 +517,10 @@ async function main(): Promise<void> {
     await local.stopAll();
     await producer.disconnect();
     await db.close();
+    await ledger.end();
+    await pointDatabase(originalUrl).catch((err) =>
+      say(`restoring the worker's DATABASE_URL: ${(err as Error).message}`),
+    );
     await pointTriggers(original.topic, original.group, original.taskQueue).catch((err) =>
       say(`restoring the triggers: ${(err as Error).message}`),
     );

@@ -259,7 +259,9 @@ install_crds() {
 }
 
 # Every manifest of both overlays through the real API server (validation, CRD schemas), then
-# the scaling overlay for real.
+# the scaling overlay for real. --force-conflicts: the overlay as committed wins over fields a
+# scenario patched (it points the triggers at its own topic and queue, and may have stopped
+# before it put them back).
 apply_overlays() {
   local overlay out
   # A Job's template is immutable and none runs here: drop those of an earlier apply, so a
@@ -268,14 +270,14 @@ apply_overlays() {
   for overlay in local eks; do
     out="$SCALING_STATE/render-$overlay.yaml"
     "$KUSTOMIZE" build "$STACK_REPO/k8s/overlays/$overlay" >"$out"
-    if ! kube apply --server-side --dry-run=server --field-manager=scaling-up -f "$out" >"$SCALING_LOGS/dry-run-$overlay.log" 2>&1; then
+    if ! kube apply --server-side --force-conflicts --dry-run=server --field-manager=scaling-up -f "$out" >"$SCALING_LOGS/dry-run-$overlay.log" 2>&1; then
       show_log_tail "$SCALING_LOGS/dry-run-$overlay.log" 40
       die "k8s/overlays/$overlay fails the API server's validation (kubectl apply --server-side --dry-run=server)"
     fi
     say "k8s/overlays/$overlay: $(grep -c . "$SCALING_LOGS/dry-run-$overlay.log") objects pass the server-side dry run"
   done
   "$KUSTOMIZE" build "$STACK_REPO/k8s/overlays/scaling" >"$SCALING_STATE/render-scaling.yaml"
-  kube apply --server-side --field-manager=scaling-up -f "$SCALING_STATE/render-scaling.yaml" >"$SCALING_LOGS/apply-scaling.log" 2>&1 ||
+  kube apply --server-side --force-conflicts --field-manager=scaling-up -f "$SCALING_STATE/render-scaling.yaml" >"$SCALING_LOGS/apply-scaling.log" 2>&1 ||
     { show_log_tail "$SCALING_LOGS/apply-scaling.log"; die "applying k8s/overlays/scaling failed"; }
 }
 

@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import request from 'supertest';
 import { createAdminApp } from '../../apps/admin/src/app';
 import { loadAdminConfig } from '../../apps/admin/src/config';
-import { stackAddresses } from './support/apps';
+import { stackAddresses, appLoginUrl } from './support/apps';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { count } from './support/fixtures';
 import { registeredRoutes, type Route } from './support/routes';
@@ -40,7 +40,7 @@ describe('admin authentication: deny by default over every registered route', ()
     db = await createTestDatabase('admin-auth');
     const config = loadAdminConfig({
       ...stackAddresses(),
-      DATABASE_URL: db.url,
+      DATABASE_URL: await appLoginUrl(db.url, 'admin'),
       ADMIN_TOKEN: OPERATOR,
       ADMIN_READONLY_TOKENS: `auditor:${READER}`,
       LOG_LEVEL: 'warn',

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import request from 'supertest';
 import { createAdminApp } from '../../apps/admin/src/app';
 import { loadAdminConfig } from '../../apps/admin/src/config';
-import { stackAddresses } from './support/apps';
+import { stackAddresses, appLoginUrl } from './support/apps';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { createTopics, testKafka } from './support/kafka';
 import { registeredRoutes, type Route } from './support/routes';
@@ -154,7 +154,7 @@ describe('admin API under generated hostile input (every route of the router)', 
     await kafkaAdmin.disconnect();
     const config = loadAdminConfig({
       ...stackAddresses(),
-      DATABASE_URL: db.url,
+      DATABASE_URL: await appLoginUrl(db.url, 'admin'),
       KAFKA_TOPIC: topic,
       KAFKA_GROUP_ID: `${topic}-group`,
       TEMPORAL_TASK_QUEUE: uniqueTaskQueue('it-fuzz'),

@@ -7,7 +7,7 @@ import { sql } from 'drizzle-orm';
 import request from 'supertest';
 import { createAdminApp } from '../../apps/admin/src/app';
 import { loadAdminConfig } from '../../apps/admin/src/config';
-import { stackAddresses, waitFor } from './support/apps';
+import { stackAddresses, waitFor, appLoginUrl } from './support/apps';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { count } from './support/fixtures';
 import { createTopics, testKafka } from './support/kafka';
@@ -24,6 +24,8 @@ const sighup = () => process.emit('SIGHUP' as never);
 
 describe('admin API: bounded input, rate limits, replay limits, headers, token rotation', () => {
   let db: TestDatabase;
+  // The admin app connects as its own login role, as deployed (docs/security.md).
+  let adminUrl: string;
   let app: INestApplication;
   let http: ReturnType<typeof request>;
   let topics: { transactions: string; outcomes: string; deadLetters: string };
@@ -34,7 +36,7 @@ describe('admin API: bounded input, rate limits, replay limits, headers, token r
   const config = (extra: Record<string, string> = {}) =>
     loadAdminConfig({
       ...stackAddresses(),
-      DATABASE_URL: db.url,
+      DATABASE_URL: adminUrl,
       KAFKA_TOPIC: topics.transactions,
       KAFKA_GROUP_ID: `${topics.transactions}-group`,
       TEMPORAL_TASK_QUEUE: uniqueTaskQueue('it-hardening'),
@@ -45,6 +47,7 @@ describe('admin API: bounded input, rate limits, replay limits, headers, token r
 
   beforeAll(async () => {
     db = await createTestDatabase('admin-hardening');
+    adminUrl = await appLoginUrl(db.url, 'admin');
     const admin = testKafka('it-hardening').admin();
     await admin.connect();
     topics = await createTopics(admin, 'hardening', 1);

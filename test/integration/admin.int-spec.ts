@@ -7,7 +7,7 @@ import { settleBatch } from '@settlement/activities';
 import { isConsumptionPaused, recordPendingBatch } from '@settlement/db';
 import { createAdminApp } from '../../apps/admin/src/app';
 import { loadAdminConfig } from '../../apps/admin/src/config';
-import { stackAddresses } from './support/apps';
+import { stackAddresses, appLoginUrl } from './support/apps';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { batch, count, openAccounts, startPartition } from './support/fixtures';
 
@@ -43,7 +43,7 @@ describe('admin API on the real stack', () => {
     await admin.disconnect();
     const config = loadAdminConfig({
       ...stackAddresses(),
-      DATABASE_URL: db.url,
+      DATABASE_URL: await appLoginUrl(db.url, 'admin'),
       KAFKA_TOPIC: topic,
       KAFKA_GROUP_ID: group,
       ADMIN_TOKEN: OPERATOR,

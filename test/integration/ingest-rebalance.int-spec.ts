@@ -83,7 +83,13 @@ describe('ingest scale out and in (sticky assignment)', () => {
   beforeAll(async () => {
     pipeline = await openPipeline('ingest_rebalance', {
       partitions: 8,
-      extra: { BATCH_MAX_SIZE: '500', INGEST_SESSION_TIMEOUT_MS: '10000' },
+      // One batch in flight per partition: backpressure pauses partitions around every rebalance,
+      // which is where a pause forgotten at reassignment once stalled 4 partitions for good.
+      extra: {
+        BATCH_MAX_SIZE: '500',
+        INGEST_SESSION_TIMEOUT_MS: '10000',
+        MAX_IN_FLIGHT_BATCHES_PER_PARTITION: '1',
+      },
     });
     ({ db, producer, topics } = pipeline);
   }, 120_000);

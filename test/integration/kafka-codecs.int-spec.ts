@@ -1,39 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import os from 'node:os';
-import path from 'node:path';
 import type { Admin } from 'kafkajs';
-import { createTopics, KAFKA_BROKERS, readTopic, testKafka } from './support/kafka';
-
-// The same jars `npm run stack:up` runs the broker from (scripts/stack/lib.sh).
-const KAFKA_LIBS = path.join(
-  process.env.SETTLEMENT_CACHE ?? path.join(os.homedir(), '.cache/settlement-stack'),
-  `kafka-${process.env.STACK_KAFKA_VERSION ?? '4.1.1'}`,
-  'libs',
-);
-
-/** Produces with Apache Kafka's own Java producer, compressed with the given codec. */
-function javaProduce(topic: string, codec: string, lines: string[]): void {
-  execFileSync(
-    'java',
-    [
-      '-Xmx256m',
-      '-cp',
-      `${KAFKA_LIBS}/*`,
-      'org.apache.kafka.tools.ConsoleProducer',
-      '--bootstrap-server',
-      KAFKA_BROKERS[0],
-      '--topic',
-      topic,
-      '--compression-codec',
-      codec,
-      '--property',
-      'parse.key=true',
-      '--property',
-      'key.separator=|',
-    ],
-    { input: lines.join('\n') + '\n', timeout: 60_000, stdio: ['pipe', 'ignore', 'pipe'] },
-  );
-}
+import { createTopics, javaProduce, readTopic, testKafka } from './support/kafka';
 
 describe('messages compressed by a Java producer with every codec Kafka supports', () => {
   const kafka = testKafka('codec-test');

@@ -86,6 +86,16 @@ describe('ledger constraints in PostgreSQL', () => {
       `insert into accounts (id, currency) values ('lower', 'eur')`,
       /accounts_currency_format/,
     );
+    // Checked by a trigger where the columns are written (not on every balance update).
+    await refused(
+      `insert into accounts (id, currency) values ('a b', 'EUR')`,
+      /accounts_id_format/,
+    );
+    await refused(
+      `update accounts set currency = 'eu' where id = 'bank'`,
+      /accounts_currency_format/,
+    );
+    await refused(`update accounts set id = '' where id = 'bob'`, /accounts_id_format/);
     const balance = await db.db.execute<{ b: string }>(
       sql`select balance::text as b from accounts where id = 'bank'`,
     );

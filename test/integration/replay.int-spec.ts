@@ -12,7 +12,7 @@ import { createActivities, settleBatch } from '@settlement/activities';
 import { createLogger } from '@settlement/observability';
 import { createAdminApp } from '../../apps/admin/src/app';
 import { loadAdminConfig } from '../../apps/admin/src/config';
-import { stackAddresses } from './support/apps';
+import { stackAddresses, appLoginUrl } from './support/apps';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import {
   assertConservation,
@@ -167,7 +167,7 @@ describe('compliance replay on the real stack', () => {
     app = await createAdminApp(
       loadAdminConfig({
         ...stackAddresses(),
-        DATABASE_URL: db.url,
+        DATABASE_URL: await appLoginUrl(db.url, 'admin'),
         KAFKA_TOPIC: topic,
         KAFKA_OUTCOME_TOPIC: topicsOut.outcomes,
         KAFKA_DLQ_TOPIC: topicsOut.deadLetters,
@@ -379,6 +379,39 @@ describe('compliance replay on the real stack', () => {
       'POST /admin/replays',
       'POST /admin/replays/:id/cancel',
     ]);
+  });
+
+  it('shares one rate budget between concurrent replays', async () => {
+    const startedAt = Date.now();
+    const ids = await Promise.all(
+      [0, 1].map(async () => {
+        const res = await http
+          .post('/admin/replays')
+          .set(auth)
+          .send({ topic: bigTopic, from: { offset: '0' }, to: { offset: '300' }, mode: 'verify' });
+        expect(res.status).toBe(202);
+        return res.body.replayId as string;
+      }),
+    );
+    const done = await Promise.all(
+      ids.map((id) =>
+        waitFor('replay to complete', async () => {
+          const r = await http.get(`/admin/replays/${id}`).set(auth);
+          return r.body.status === 'COMPLETED'
+            ? (r.body as { counts: { read: number } })
+            : undefined;
+        }),
+      ),
+    );
+    const seconds = (Date.now() - startedAt) / 1000;
+    const read = done.reduce((n, r) => n + r.counts.read, 0);
+    process.stdout.write(
+      `2 replays read ${read} messages in ${seconds.toFixed(1)} s under one budget of 100/s (${(read / seconds).toFixed(0)}/s)\n`,
+    );
+    expect(read).toBe(600);
+    // Six chunks of 100 take turns at 100 messages per second in total (the first one is free):
+    // at least 5 s. Each replay pacing itself alone at 100/s would finish both in about 3 s.
+    expect(seconds).toBeGreaterThanOrEqual(5);
   });
 
   it('survives the worker being killed half way: resumes, counts stay exact', async () => {

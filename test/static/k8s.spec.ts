@@ -199,6 +199,21 @@ describe.each(KUSTOMIZATIONS)('kustomization %s', (dir) => {
       }
     });
 
+    it("connects to PostgreSQL with its own login's Secret, never the migration owner's", () => {
+      const [c] = appDeployment(objects, app).spec.template.spec.containers;
+      const url = (c.env ?? []).find((e: K8sObject) => e.name === 'DATABASE_URL');
+      // A generated Secret's name carries its content hash.
+      const secret = url.valueFrom.secretKeyRef.name.replace(/-[a-z0-9]{10}$/, '');
+      expect(secret).toBe(`settlement-${app}-database`);
+      const generated = objects.find(
+        (o) => o.kind === 'Secret' && o.metadata.name === url.valueFrom.secretKeyRef.name,
+      );
+      if (generated) {
+        const value = Buffer.from(generated.data.DATABASE_URL, 'base64').toString('utf8');
+        expect(new URL(value).username).toBe(`settlement_${app}_app`);
+      }
+    });
+
     it('has its own ServiceAccount, a PodDisruptionBudget and a NetworkPolicy', () => {
       const deployment = appDeployment(objects, app);
       const labels = deployment.spec.template.metadata.labels;

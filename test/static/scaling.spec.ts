@@ -14,7 +14,7 @@ import {
  */
 
 // Metadata keys KEDA's scalers accept (keda.sh docs, scalers/apache-kafka, temporal,
-// prometheus): a misspelt key would otherwise be ignored silently by KEDA.
+// prometheus, postgresql): a misspelt key would otherwise be ignored silently by KEDA.
 const TRIGGER_KEYS: Record<string, string[]> = {
   kafka: [
     'bootstrapServers',
@@ -63,6 +63,18 @@ const TRIGGER_KEYS: Record<string, string[]> = {
     'queryParameters',
     'unsafeSsl',
     'timeout',
+  ],
+  postgresql: [
+    'connectionFromEnv',
+    'host',
+    'port',
+    'userName',
+    'dbName',
+    'sslmode',
+    'passwordFromEnv',
+    'query',
+    'targetQueryValue',
+    'activationTargetQueryValue',
   ],
 };
 
@@ -163,6 +175,27 @@ describe.each(KUSTOMIZATIONS)('scaling in %s', (dir) => {
     expect(Number(m.activationTargetQueueSize)).toBeLessThan(Number(m.targetQueueSize));
   });
 
+  it('keeps workers while settlement is in flight: PENDING batches in the ledger the worker writes', () => {
+    const t = trigger(worker, 'postgresql');
+    expect(t.name).toBe('in-flight-batches');
+    const m = t.metadata;
+    // KEDA resolves the variable from the worker Deployment: the same database, in every overlay.
+    const deployment = find(objects, 'Deployment', worker.spec.scaleTargetRef.name);
+    const env = deployment.spec.template.spec.containers[0].env;
+    expect(env.find((e: K8sObject) => e.name === m.connectionFromEnv)).toBeDefined();
+    expect(m.connectionFromEnv).toBe('DATABASE_URL');
+    // The table and status the ledger records batches with (libs/db/src/schema.ts).
+    const schema = readText('libs/db/src/schema.ts');
+    expect(schema).toMatch(/pgTable\(\s*'batches'/);
+    expect(schema).toMatch(/BATCH_STATUSES = \[[^\]]*'PENDING'/);
+    expect(schema).toMatch(/index\('batches_status_idx'\)\.on\(t\.status/);
+    expect(m.query).toBe("SELECT count(*) FROM batches WHERE status = 'PENDING'");
+    // One worker per WORKER_MAX_CONCURRENT_ACTIVITIES batches; any batch wakes one.
+    const activities = env.find((e: K8sObject) => e.name === 'WORKER_MAX_CONCURRENT_ACTIVITIES');
+    expect(Number(m.targetQueryValue)).toBe(Number(activities.value));
+    expect(m.activationTargetQueryValue).toBe('0');
+  });
+
   it('queries metrics the apps export in the Prometheus triggers', () => {
     const metrics = registeredMetrics();
     const prom = [ingest, worker].flatMap((so) =>
@@ -172,6 +205,8 @@ describe.each(KUSTOMIZATIONS)('scaling in %s', (dir) => {
       expect(prom).toEqual([]); // no Prometheus in the local overlay
       return;
     }
+    expect(trigger(worker, 'temporal')).toBeDefined();
+    expect(worker.spec.triggers.map((t: K8sObject) => t.type)).toEqual(['temporal', 'postgresql']);
     expect(trigger(ingest, 'prometheus').metadata.query).toMatch(
       /rate\(settlement_ingest_messages_total\{topic="transactions"\}/,
     );

@@ -12,6 +12,7 @@ import { serveConsole } from './console';
 import { loadTokens } from './auth/token-rotation';
 import type { TokenRegistry } from './auth/tokens';
 import { jsonBody } from './http/body';
+import { completeDocument } from './http/openapi';
 import type { AdminAppConfig } from './config';
 
 /**
@@ -29,24 +30,26 @@ export async function createAdminApp(config: AdminAppConfig): Promise<INestAppli
   app.useLogger(app.get(PinoNestLogger));
   // SIGHUP is not a shutdown here: it reloads the tokens file (auth/token-rotation.ts).
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Settlement admin API')
-      .setDescription(
-        'Accounts, ledger lookups, batches, dead letters, lag, pause/resume and compliance replay. ' +
-          'Every /admin route needs `Authorization: Bearer YOUR_TOKEN`; read-only tokens may only GET. ' +
-          'Errors are {"error","message"}.',
-      )
-      .setVersion('1')
-      .addBearerAuth({
-        // Opaque tokens (ADMIN_TOKEN, name:token lists), not JWTs.
-        type: 'http',
-        scheme: 'bearer',
-        bearerFormat: undefined,
-        description: 'an operator or read-only token, configured as name:token',
-      })
-      .build(),
+  const document = completeDocument(
+    SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('Settlement admin API')
+        .setDescription(
+          'Accounts, ledger lookups, batches, dead letters, lag, pause/resume and compliance replay. ' +
+            'Every /admin route needs `Authorization: Bearer YOUR_TOKEN`; read-only tokens may only GET. ' +
+            'Errors are {"error","message"} (the Error schema).',
+        )
+        .setVersion('1')
+        .addBearerAuth({
+          // Opaque tokens (ADMIN_TOKEN, name:token lists), not JWTs.
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: undefined,
+          description: 'an operator or read-only token, configured as name:token',
+        })
+        .build(),
+    ),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   return app;

@@ -19,7 +19,6 @@ type Config = Pick<
 export class FlowControl {
   private totalInFlight = 0;
   private operatorPaused = false;
-  private readonly pausedNow = new Set<number>();
   private capacityWaiters: (() => void)[] = [];
   private consumer?: Consumer;
   private stopped = false;
@@ -42,9 +41,11 @@ export class FlowControl {
     this.wake();
   }
 
-  /** After a rebalance kafkajs resumes fetching everything: forget what was paused. */
+  /**
+   * A new assignment: kafkajs keeps a partition's pause across rebalances (also one paused
+   * before it was revoked and assigned again), so reconcile reads the consumer's own state.
+   */
   onAssignment(): void {
-    this.pausedNow.clear();
     void this.reconcile();
   }
 
@@ -86,6 +87,14 @@ export class FlowControl {
     for (const s of this.partitions.values()) if (s.assigned) s.batcher.poke();
     const all = [...this.partitions.values()];
     const backlog = this.totalInFlight + all.reduce((n, s) => n + s.queue.length, 0);
+    // The consumer's pause state, not a copy of it: a copy forgotten at a rebalance left
+    // partitions paused for good (kafkajs does not resume them on reassignment).
+    const pausedNow = new Set(
+      consumer
+        .paused()
+        .filter((t) => t.topic === this.topic)
+        .flatMap((t) => t.partitions),
+    );
     for (const s of all) {
       if (!s.assigned) continue;
       // At the in-flight cap the partition keeps reading into its open batch (which grows
@@ -95,18 +104,12 @@ export class FlowControl {
         (s.queue.length > 0 &&
           s.inFlight + s.queue.length >= this.config.MAX_IN_FLIGHT_BATCHES_PER_PARTITION) ||
         backlog >= this.config.MAX_IN_FLIGHT_BATCHES;
-      if (want && !this.pausedNow.has(s.partition)) pause.push(s.partition);
-      if (!want && this.pausedNow.has(s.partition)) resume.push(s.partition);
+      if (want && !pausedNow.has(s.partition)) pause.push(s.partition);
+      if (!want && pausedNow.has(s.partition)) resume.push(s.partition);
     }
     try {
-      if (pause.length) {
-        consumer.pause([{ topic: this.topic, partitions: pause }]);
-        for (const p of pause) this.pausedNow.add(p);
-      }
-      if (resume.length) {
-        consumer.resume([{ topic: this.topic, partitions: resume }]);
-        for (const p of resume) this.pausedNow.delete(p);
-      }
+      if (pause.length) consumer.pause([{ topic: this.topic, partitions: pause }]);
+      if (resume.length) consumer.resume([{ topic: this.topic, partitions: resume }]);
     } catch (err) {
       this.logger.warn({ err }, 'pause/resume failed');
     }

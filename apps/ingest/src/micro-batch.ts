@@ -6,8 +6,7 @@ import {
   type SettleBatchInput,
 } from '@settlement/contracts';
 import type { DeadLetterWrite } from '@settlement/db';
-import { parseTransactionRecord } from '@settlement/ledger';
-import { buildDeadLetter, sourceOfKafka, toBatchMessage } from '@settlement/records';
+import { buildDeadLetter, judgeRecord, sourceOfKafka, toBatchMessage } from '@settlement/records';
 
 /** Bytes one message adds to a batch (value, key, offset, timestamp, JSON), for the byte cap. */
 export function messageCost(m: KafkaMessage): number {
@@ -38,8 +37,7 @@ export function formBatch(
   const valid: BatchMessage[] = [];
   const deadLetters: DeadLetterWrite[] = [];
   for (const m of messages) {
-    const source = sourceOfKafka(topic, partition, m);
-    const parsed = parseTransactionRecord(m.key, m.value);
+    const { source, parsed } = judgeRecord(sourceOfKafka(topic, partition, m));
     if (parsed.ok) valid.push(toBatchMessage(source, m.timestamp));
     else deadLetters.push(buildDeadLetter(source, parsed, batchId));
   }

@@ -1,4 +1,3 @@
-import { sql } from 'drizzle-orm';
 import type { Kafka } from 'kafkajs';
 import { ApplicationFailure } from '@temporalio/common';
 import {
@@ -8,19 +7,25 @@ import {
   type SettleBatchInput,
 } from '@settlement/contracts';
 import {
-  pgArray,
+  findDeadLetterReasons,
+  findRecordedOutcomes,
+  loadReplayProgress,
   recordDeadLetters,
+  saveReplayProgress,
+  setReplayStatus,
   type Database,
   type DeadLetterWrite,
   type LedgerTx,
+  type ReplayProgressRow,
 } from '@settlement/db';
 import {
   buildDeadLetter,
+  judgeRecord,
   readPartitionRange,
   toBatchMessage,
   type RawMessage,
 } from '@settlement/records';
-import { contentHash, parseTransactionRecord, type Transaction } from '@settlement/ledger';
+import { contentHash, type Transaction } from '@settlement/ledger';
 import { countSettlement } from './outcome-metrics';
 import { settleBatch } from './settle-batch.activity';
 import {
@@ -46,27 +51,40 @@ export function replayBatchId(input: ReplayChunkInput): string {
   return `replay-${input.replayId}-${input.topic}-${input.partition}-${input.fromOffset}-${input.toOffset}`;
 }
 
-type ReplayRow = {
-  progress: Record<string, string> | null;
-  read: string;
-  already_settled: string;
-  settled: string;
-  rejected: string;
-  dead_lettered: string;
-  differences: string;
-  difference_samples: ReplayDifference[] | null;
-};
-
-const totalsOf = (r: ReplayRow): ReplayTotals => ({
+const totalsOf = (r: ReplayProgressRow): ReplayTotals => ({
   counts: {
     read: Number(r.read),
-    alreadySettled: Number(r.already_settled),
+    alreadySettled: Number(r.alreadySettled),
     settled: Number(r.settled),
     rejected: Number(r.rejected),
-    deadLettered: Number(r.dead_lettered),
+    deadLettered: Number(r.deadLettered),
   },
   differences: Number(r.differences),
 });
+
+/** A chunk's counts and differences added to the replay's row, its partition moved on. */
+function advanced(
+  row: ReplayProgressRow,
+  partition: string,
+  toOffset: string,
+  delta: ReplayCounts,
+  differences: readonly ReplayDifference[],
+): ReplayProgressRow {
+  const samples = [
+    ...((row.differenceSamples ?? []) as unknown as ReplayDifference[]),
+    ...differences,
+  ];
+  return {
+    progress: { ...(row.progress ?? {}), [partition]: toOffset },
+    read: row.read + BigInt(delta.read),
+    alreadySettled: row.alreadySettled + BigInt(delta.alreadySettled),
+    settled: row.settled + BigInt(delta.settled),
+    rejected: row.rejected + BigInt(delta.rejected),
+    deadLettered: row.deadLettered + BigInt(delta.deadLettered),
+    differences: row.differences + BigInt(differences.length),
+    differenceSamples: samples.slice(0, MAX_SAMPLES) as unknown as Record<string, unknown>[],
+  };
+}
 
 /**
  * One chunk of a replay: read [fromOffset, toOffset) of one partition from Kafka, then in ONE
@@ -112,19 +130,13 @@ export async function replayChunk(
       Object.assign(delta, verified.counts);
       differences = verified.differences;
     }
-    const samples = [...(row.difference_samples ?? []), ...differences].slice(0, MAX_SAMPLES);
-    const updated = await tx.execute<ReplayRow>(sql`
-      update replays set
-        read = read + ${delta.read}, already_settled = already_settled + ${delta.alreadySettled},
-        settled = settled + ${delta.settled}, rejected = rejected + ${delta.rejected},
-        dead_lettered = dead_lettered + ${delta.deadLettered}, differences = differences + ${differences.length},
-        difference_samples = ${JSON.stringify(samples)}::jsonb,
-        progress = coalesce(progress, '{}'::jsonb) || jsonb_build_object(${key}::text, ${input.toOffset}::text),
-        updated_at = now()
-      where id = ${input.replayId}
-      returning progress, read::text, already_settled::text, settled::text, rejected::text,
-        dead_lettered::text, differences::text, difference_samples`);
-    return { ...totalsOf(updated[0]), readNow: delta.read, outboxBatchId };
+    // The row is locked since loadReplay: adding here is adding in the database.
+    const updated = await saveReplayProgress(
+      tx,
+      input.replayId,
+      advanced(row, key, input.toOffset, delta, differences),
+    );
+    return { ...totalsOf(updated), readNow: delta.read, outboxBatchId };
   });
   // Committed: count what this chunk decided (a retry of a committed chunk decides nothing).
   if (decided) countSettlement(decided);
@@ -135,21 +147,18 @@ export async function replayChunk(
 type Decided = Parameters<typeof countSettlement>[0];
 
 async function loadReplay(
-  db: { execute: LedgerTx['execute'] },
+  db: Pick<Database, 'select'>,
   replayId: string,
   lock: boolean,
-): Promise<ReplayRow> {
-  const rows = await db.execute<ReplayRow>(sql`
-    select progress, read::text, already_settled::text, settled::text, rejected::text,
-      dead_lettered::text, differences::text, difference_samples
-    from replays where id = ${replayId} ${lock ? sql`for update` : sql``}`);
-  if (!rows[0]) {
+): Promise<ReplayProgressRow> {
+  const row = await loadReplayProgress(db, replayId, lock);
+  if (!row) {
     throw ApplicationFailure.nonRetryable(
       `replay ${replayId} has no row`,
       ERROR_TYPES.replayNotFound,
     );
   }
-  return rows[0];
+  return row;
 }
 
 interface Classified {
@@ -159,8 +168,8 @@ interface Classified {
 
 function classify(raw: RawMessage[]): Classified {
   const out: Classified = { valid: [], invalid: [] };
-  for (const m of raw) {
-    const parsed = parseTransactionRecord(m.key, m.value);
+  for (const record of raw) {
+    const { source: m, parsed } = judgeRecord(record);
     if (parsed.ok) out.valid.push({ m, tx: parsed.tx });
     else
       out.invalid.push({
@@ -255,14 +264,13 @@ async function verifyChunk(
   counts.read = raw.length;
   const differences: ReplayDifference[] = [];
   const { valid, invalid } = classify(raw);
-  const dead = new Map(
-    (
-      await tx.execute<{ offset: string; reason: string }>(sql`
-        select "offset"::text, reason from dead_letters
-        where topic = ${input.topic} and partition = ${input.partition}
-          and "offset" >= ${input.fromOffset}::bigint and "offset" < ${input.toOffset}::bigint`)
-    ).map((r) => [r.offset, r.reason]),
-  );
+  const recorded = await findDeadLetterReasons(tx, {
+    topic: input.topic,
+    partition: input.partition,
+    fromOffset: BigInt(input.fromOffset),
+    toOffset: BigInt(input.toOffset),
+  });
+  const dead = new Map([...recorded].map(([offset, reason]) => [offset.toString(), reason]));
   const diff = (m: RawMessage, transactionId: string | null, expected: string, actual: string) =>
     differences.push({
       partition: input.partition,
@@ -286,34 +294,14 @@ async function verifyChunk(
   if (valid.length === 0) return { counts, differences };
 
   const ids = [...new Set(valid.map((v) => v.tx.id))];
-  const stored = new Map(
-    (
-      await tx.execute<{
-        id: string;
-        content_hash: string;
-        status: string;
-        reason: string | null;
-        topic: string;
-        partition: number;
-        offset: string;
-        postings: string;
-        debit_currency: string | null;
-        credit_currency: string | null;
-      }>(sql`
-        select t.id, t.content_hash, t.status, t.reason, t.topic, t.partition, t."offset"::text,
-          (select count(*) from postings p where p.transaction_id = t.id)::text as postings,
-          (select currency from accounts a where a.id = t.debit_account) as debit_currency,
-          (select currency from accounts a where a.id = t.credit_account) as credit_currency
-        from transactions t where t.id = any(${pgArray(ids)}::text[])`)
-    ).map((r) => [r.id, r]),
-  );
+  const stored = await findRecordedOutcomes(tx, ids);
   for (const { m, tx: t } of valid) {
     const s = stored.get(t.id);
     if (!s) {
       diff(m, t.id, 'an outcome (SETTLED or REJECTED)', 'not in the ledger');
       continue;
     }
-    if (s.content_hash !== contentHash(t)) {
+    if (s.contentHash !== contentHash(t)) {
       counts.deadLettered++;
       const actual = dead.get(m.offset);
       if (actual !== 'DUPLICATE_CONFLICT')
@@ -326,23 +314,23 @@ async function verifyChunk(
       continue;
     }
     const original =
-      s.topic === input.topic && s.partition === input.partition && s.offset === m.offset;
+      s.topic === input.topic && s.partition === input.partition && s.offset === BigInt(m.offset);
     if (!original) {
       counts.alreadySettled++;
       continue;
     }
     if (s.status === 'SETTLED') {
       counts.settled++;
-      if (s.postings !== '2')
+      if (s.postings !== 2)
         diff(m, t.id, 'SETTLED with 2 postings', `SETTLED with ${s.postings} postings`);
-      else if (s.debit_currency !== t.currency || s.credit_currency !== t.currency)
+      else if (s.debitCurrency !== t.currency || s.creditCurrency !== t.currency)
         diff(m, t.id, 'REJECTED CURRENCY_MISMATCH', 'SETTLED');
     } else {
       counts.rejected++;
       if (
         s.reason === 'CURRENCY_MISMATCH' &&
-        s.debit_currency === t.currency &&
-        s.credit_currency === t.currency
+        s.debitCurrency === t.currency &&
+        s.creditCurrency === t.currency
       )
         diff(m, t.id, 'not CURRENCY_MISMATCH (currencies match)', 'REJECTED CURRENCY_MISMATCH');
       // UNKNOWN_ACCOUNT and INSUFFICIENT_FUNDS depend on the ledger at settlement time
@@ -357,8 +345,5 @@ export async function recordReplayStatus(
   deps: Pick<ReplayDeps, 'db'>,
   input: { replayId: string; status: ReplayStatus; error?: string },
 ): Promise<void> {
-  await deps.db.execute(sql`
-    update replays set status = ${input.status}, error = ${input.error ?? null}, updated_at = now(),
-      finished_at = case when ${input.status} = 'RUNNING' then null else coalesce(finished_at, now()) end
-    where id = ${input.replayId}`);
+  await setReplayStatus(deps.db, input.replayId, input.status, input.error ?? null);
 }

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Kafka, Producer } from 'kafkajs';
 import { findPendingBatchOf, pgArray, type Database } from '@settlement/db';
+import { offsetsAtTime } from '@settlement/kafka';
 import { parseTransactionMessage, parseTransactionRecord } from '@settlement/ledger';
 import {
   headersToKafka,
@@ -190,7 +191,7 @@ async function findPublished(
   try {
     const since = Number(row.resubmitted_at_ms) - SKEW_MS;
     const [starts, ends] = await Promise.all([
-      admin.fetchTopicOffsetsByTimestamp(row.message_topic, since),
+      offsetsAtTime(admin, row.message_topic, since),
       admin.fetchTopicOffsets(row.message_topic),
     ]);
     for (const end of ends) {

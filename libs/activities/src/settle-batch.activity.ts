@@ -1,4 +1,3 @@
-import { sql } from 'drizzle-orm';
 import {
   closedAtIso,
   countReasons,
@@ -8,13 +7,17 @@ import {
 } from '@settlement/contracts';
 import {
   advanceCursor,
+  findBatchCounts,
   findTransactionHashes,
   insertOutbox,
   insertTransactionsAndPostings,
+  loadStagedMessages,
   lockAndApplyMovements,
   lockCursor,
   readAccounts,
+  readCursor,
   recordDeadLetters,
+  recordSettledBatch,
   type Database,
   type LedgerTx,
   type OutboxRow,
@@ -68,10 +71,7 @@ async function awaitTurn(deps: SettleDeps, batch: SettleBatchInput): Promise<voi
   const from = BigInt(batch.fromOffset);
   const deadline = Date.now() + (deps.turnWaitMs ?? 1000);
   for (;;) {
-    const rows = await deps.db.execute<{ next_offset: string }>(
-      sql`select next_offset::text from partition_cursors where topic = ${batch.topic} and partition = ${batch.partition}`,
-    );
-    const cursor = rows.length ? BigInt(rows[0].next_offset) : undefined;
+    const cursor = await readCursor(deps.db, batch.topic, batch.partition);
     if (cursor !== undefined && cursor >= from) return;
     if (Date.now() >= deadline) {
       throw new PredecessorPendingError(
@@ -84,17 +84,6 @@ async function awaitTurn(deps: SettleDeps, batch: SettleBatchInput): Promise<voi
 
 /** The batch with its messages at hand, inline or read from where ingest staged them. */
 type ResolvedBatch = SettleBatchInput & { messages: BatchMessage[] };
-
-async function loadStagedMessages(
-  db: Database,
-  batchId: string,
-): Promise<BatchMessage[] | undefined> {
-  const rows = await db.execute<{ staged_messages: string | null }>(
-    sql`select staged_messages from batches where id = ${batchId}`,
-  );
-  const text = rows[0]?.staged_messages;
-  return text ? (JSON.parse(text) as BatchMessage[]) : undefined;
-}
 
 /**
  * Applies one micro-batch to the ledger in a single PostgreSQL transaction: postings,
@@ -373,16 +362,22 @@ async function recordBatch(
   result: SettleBatchResult,
   settledAt: Date,
 ): Promise<void> {
-  await tx.execute(sql`
-    insert into batches (id, topic, partition, from_offset, next_offset, workflow_id, status, message_count,
-      settled, rejected, duplicates, dead_lettered, replay_id, closed_at, settled_at)
-    values (${input.batchId}, ${input.topic}, ${input.partition}, ${input.fromOffset}::bigint, ${input.nextOffset}::bigint,
-      ${workflowId}, 'SETTLED', ${input.messages.length + input.deadLettered}, ${result.settled},
-      ${result.rejected}, ${result.duplicates}, ${result.deadLettered}, ${input.replayId ?? null},
-      ${closedAtIso(input)}::timestamptz, ${settledAt.toISOString()}::timestamptz)
-    on conflict (id) do update set status = 'SETTLED', settled = excluded.settled, rejected = excluded.rejected,
-      duplicates = excluded.duplicates, dead_lettered = excluded.dead_lettered, settled_at = excluded.settled_at,
-      message_count = excluded.message_count, error = null, staged_messages = null`);
+  await recordSettledBatch(tx, {
+    id: input.batchId,
+    topic: input.topic,
+    partition: input.partition,
+    fromOffset: BigInt(input.fromOffset),
+    nextOffset: BigInt(input.nextOffset),
+    workflowId,
+    messageCount: input.messages.length + input.deadLettered,
+    settled: result.settled,
+    rejected: result.rejected,
+    duplicates: result.duplicates,
+    deadLettered: result.deadLettered,
+    replayId: input.replayId ?? null,
+    closedAt: new Date(closedAtIso(input)),
+    settledAt,
+  });
 }
 
 /** The cursor is past this batch: report what the ledger recorded, change nothing. */
@@ -391,23 +386,14 @@ async function alreadyApplied(
   input: ResolvedBatch,
   workflowId: string,
 ): Promise<SettleBatchResult> {
-  const rows = await tx.execute<{
-    settled: number;
-    rejected: number;
-    duplicates: number;
-    dead_lettered: number;
-    status: string;
-  }>(
-    sql`select settled, rejected, duplicates, dead_lettered, status from batches where id = ${input.batchId}`,
-  );
-  const row = rows[0];
+  const row = await findBatchCounts(tx, input.batchId);
   if (row?.status === 'SETTLED') {
     return {
       batchId: input.batchId,
       settled: row.settled,
       rejected: row.rejected,
       duplicates: row.duplicates,
-      deadLettered: row.dead_lettered,
+      deadLettered: row.deadLettered,
       alreadyApplied: true,
     };
   }

@@ -73,10 +73,30 @@ const temporalSchema = z.object({
 });
 
 const databaseSchema = z.object({
-  /** PostgreSQL connection string of the ledger. */
+  /**
+   * PostgreSQL connection string: each app's own login role (settlement_ingest_app,
+   * settlement_worker_app, settlement_admin_app), the owner only for the migrate step.
+   */
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://user@host:port/db'),
   /** Connections per process in the pool. */
   DATABASE_POOL_MAX: positiveInt.default(10),
+});
+
+const appPassword = z.string().min(16, 'must be at least 16 characters').optional();
+/**
+ * Read by the migrate step only (`npm run db:migrate`, the migrate image): it runs as the owner
+ * and then creates each app's login role, a member of the app's group role (docs/security.md).
+ */
+const loginsSchema = z.object({
+  /**
+   * Password the migrate step sets on ingest's login role `settlement_ingest_app`; unset keeps
+   * the current one (none locally, where PostgreSQL trusts local connections).
+   */
+  DATABASE_INGEST_PASSWORD: appPassword,
+  /** Password set on the worker's login role `settlement_worker_app`; unset keeps the current one. */
+  DATABASE_WORKER_PASSWORD: appPassword,
+  /** Password set on the admin's login role `settlement_admin_app`; unset keeps the current one. */
+  DATABASE_ADMIN_PASSWORD: appPassword,
 });
 
 const commonSchema = z.object({
@@ -207,6 +227,7 @@ export const schemas = {
   kafka: kafkaSchema,
   temporal: temporalSchema,
   database: databaseSchema,
+  logins: loginsSchema,
   ingest: ingestSchema,
   worker: workerSchema,
   admin: adminSchema,
@@ -217,6 +238,7 @@ export type CommonConfig = z.infer<typeof commonSchema>;
 export type KafkaConfig = z.infer<typeof kafkaSchema>;
 export type TemporalConfig = z.infer<typeof temporalSchema>;
 export type DatabaseConfig = z.infer<typeof databaseSchema>;
+export type LoginsConfig = z.infer<typeof loginsSchema>;
 export type IngestConfig = z.infer<typeof ingestSchema>;
 export type WorkerConfig = z.infer<typeof workerSchema>;
 export type AdminConfig = z.infer<typeof adminSchema>;

@@ -97,7 +97,7 @@ export function renderConfigurationMarkdown(docs: VariableDoc[]): string {
     '',
     'Parts: `common` is read by every process; ingest reads `kafka`, `temporal`, `database`,',
     '`ingest`; the worker `kafka`, `temporal`, `database`, `worker`, `cycles`; the admin `admin`,',
-    '`database`, `kafka`, `temporal`, `cycles`.',
+    '`database`, `kafka`, `temporal`, `cycles`; the migrate step `database`, `logins`.',
     '',
     '| variable | part | type | default | description |',
     '|---|---|---|---|---|',

@@ -6,3 +6,8 @@ export * from './consumer-controls';
 export * from './outbox-store';
 export * from './ledger-check';
 export * from './batch-store';
+export * from './sql-fragments';
+export * from './replay-store';
+export * from './dead-letter-store';
+export * from './cycle-store';
+export * from './app-logins';

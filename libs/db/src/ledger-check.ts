@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from './client';
-import { jsonParam } from './ledger-store';
+import { jsonParam } from './sql-fragments';
 
 /**
  * The operator's reconciliation of the whole ledger (`npm run ledger:check`). Every check is

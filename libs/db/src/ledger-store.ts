@@ -1,9 +1,11 @@
-import { sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { lockOrder } from '@settlement/ledger';
 import { closedAtIso, type SettleBatchInput } from '@settlement/contracts';
 import type { PgTransaction } from 'drizzle-orm/pg-core';
 import type { PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
 import type * as schema from './schema';
+import { partitionCursors } from './schema';
+import { dbNow, jsonParam, pgArray } from './sql-fragments';
 import type { Database } from './client';
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
 
@@ -19,20 +21,7 @@ export type LedgerTx = PgTransaction<
   ExtractTablesWithRelations<typeof schema>
 >;
 
-/**
- * A JS array bound as one PostgreSQL array parameter in array-literal text form, cast by the
- * query (`::text[]`, `::bigint[]`...). Elements are quoted, so any text round-trips.
- */
-export function pgArray(values: readonly (string | number | null)[]) {
-  const literal = values
-    .map((v) => (v === null ? 'NULL' : `"${String(v).replace(/[\\"]/g, (c) => `\\${c}`)}"`))
-    .join(',');
-  return sql.param(`{${literal}}`);
-}
 const arr = pgArray;
-
-/** Rows (or any value) bound as one JSON text parameter; cast with `::json` in the query. */
-export const jsonParam = (value: unknown) => sql.param(JSON.stringify(value));
 
 export interface AccountRow {
   id: string;
@@ -41,15 +30,18 @@ export interface AccountRow {
   overdraftLimit: bigint;
 }
 
+/** The partition cursor, locked: batches of one partition apply one after the other. */
 export async function lockCursor(
   tx: LedgerTx,
   topic: string,
   partition: number,
 ): Promise<bigint | undefined> {
-  const rows = await tx.execute<{ next_offset: string }>(
-    sql`select next_offset::text from partition_cursors where topic = ${topic} and partition = ${partition} for update`,
-  );
-  return rows.length ? BigInt(rows[0].next_offset) : undefined;
+  const rows = await tx
+    .select({ nextOffset: partitionCursors.nextOffset })
+    .from(partitionCursors)
+    .where(cursorOf(topic, partition))
+    .for('update');
+  return rows[0]?.nextOffset;
 }
 
 export async function advanceCursor(
@@ -58,26 +50,33 @@ export async function advanceCursor(
   partition: number,
   nextOffset: string,
 ): Promise<void> {
-  await tx.execute(
-    sql`update partition_cursors set next_offset = ${nextOffset}::bigint, updated_at = now()
-        where topic = ${topic} and partition = ${partition}`,
-  );
+  await tx
+    .update(partitionCursors)
+    .set({ nextOffset: BigInt(nextOffset), updatedAt: dbNow() })
+    .where(cursorOf(topic, partition));
 }
 
 /** Creates the cursor at the partition's start position unless it exists (ingest, on assignment). */
 export async function ensureCursor(
-  db: { execute: LedgerTx['execute'] },
+  db: Pick<Database, 'insert'>,
   topic: string,
   partition: number,
   startOffset: string,
 ): Promise<bigint> {
-  const rows = await db.execute<{ next_offset: string }>(
-    sql`insert into partition_cursors (topic, partition, next_offset) values (${topic}, ${partition}, ${startOffset}::bigint)
-        on conflict (topic, partition) do update set topic = excluded.topic
-        returning next_offset::text`,
-  );
-  return BigInt(rows[0].next_offset);
+  const rows = await db
+    .insert(partitionCursors)
+    .values({ topic, partition, nextOffset: BigInt(startOffset) })
+    // A no-op update, so that RETURNING yields the row that already stood there.
+    .onConflictDoUpdate({
+      target: [partitionCursors.topic, partitionCursors.partition],
+      set: { topic },
+    })
+    .returning({ nextOffset: partitionCursors.nextOffset });
+  return rows[0].nextOffset;
 }
+
+const cursorOf = (topic: string, partition: number) =>
+  and(eq(partitionCursors.topic, topic), eq(partitionCursors.partition, partition));
 
 /**
  * The touched accounts as they stand, by default without locks: the posting engine decides on

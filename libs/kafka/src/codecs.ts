@@ -2,6 +2,7 @@ import { promisify } from 'node:util';
 import { gzip, unzip } from 'node:zlib';
 import { CompressionCodecs, CompressionTypes } from 'kafkajs';
 import { Decompress as ZstdStream } from 'fzstd';
+import { refusedBatchRecords } from './refused-batch';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const SnappyCodec = require('kafkajs-snappy');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -29,6 +30,16 @@ export class DecompressedBatchTooLarge extends Error {
 }
 
 let maxBytes = DEFAULT_MAX_DECOMPRESSED_BATCH_BYTES;
+
+/**
+ * A batch beyond the bound: its stand-in records (refused-batch.ts), which ingest dead-letters
+ * so the partition moves on; the error only when the batch cannot be stood in for.
+ */
+function refuse(buffer: Buffer, codec: string): Buffer {
+  const standIns = refusedBatchRecords(buffer, codec, maxBytes);
+  if (standIns) return standIns;
+  throw new DecompressedBatchTooLarge(codec, maxBytes);
+}
 let registered = false;
 const inflate = promisify(unzip);
 const deflate = promisify(gzip);
@@ -40,9 +51,7 @@ const GzipCodec = () => ({
     try {
       return await inflate(buffer, { maxOutputLength: maxBytes });
     } catch (err) {
-      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-        throw new DecompressedBatchTooLarge('gzip', maxBytes);
-      }
+      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return refuse(buffer, 'gzip');
       throw err;
     }
   },
@@ -53,8 +62,7 @@ const Lz4Codec = () => ({
   compress: async (encoder: { buffer: Buffer }) => Buffer.from(lz4.compress(encoder.buffer)),
   decompress: async (buffer: Buffer) => {
     // The frame's own block sizes bound the output before anything is allocated.
-    if (lz4.decompressBound(buffer) > maxBytes)
-      throw new DecompressedBatchTooLarge('lz4', maxBytes);
+    if (lz4.decompressBound(buffer) > maxBytes) return refuse(buffer, 'lz4');
     return Buffer.from(lz4.decompress(buffer));
   },
 });
@@ -96,7 +104,7 @@ const ZstdCodec = () => ({
     throw new Error('zstd compression is not offered by this service; use gzip, snappy or lz4');
   },
   decompress: async (buffer: Buffer) => {
-    if (zstdDeclaredBytes(buffer) > maxBytes) throw new DecompressedBatchTooLarge('zstd', maxBytes);
+    if (zstdDeclaredBytes(buffer) > maxBytes) return refuse(buffer, 'zstd');
     const chunks: Uint8Array[] = [];
     let total = 0;
     const stream = new ZstdStream((chunk) => {
@@ -104,7 +112,12 @@ const ZstdCodec = () => ({
       if (total > maxBytes) throw new DecompressedBatchTooLarge('zstd', maxBytes);
       chunks.push(chunk.slice());
     });
-    stream.push(buffer, true);
+    try {
+      stream.push(buffer, true);
+    } catch (err) {
+      if (err instanceof DecompressedBatchTooLarge) return refuse(buffer, 'zstd');
+      throw err;
+    }
     return Buffer.concat(chunks, total);
   },
 });
@@ -140,7 +153,7 @@ const BoundedSnappyCodec = () => {
       } else {
         declared = snappyDeclaredLength(buffer);
       }
-      if (declared > maxBytes) throw new DecompressedBatchTooLarge('snappy', maxBytes);
+      if (declared > maxBytes) return refuse(buffer, 'snappy');
       return inner.decompress(buffer);
     },
   };

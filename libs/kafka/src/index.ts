@@ -1,2 +1,4 @@
 export * from './client';
 export * from './codecs';
+export * from './offsets';
+export * from './refused-batch';

@@ -1,8 +1,29 @@
 import type { KafkaMessage, Message } from 'kafkajs';
 import { DEDUPE_KEY_HEADER } from '@settlement/contracts';
 import type { OutboxMessage } from '@settlement/db';
+import { REFUSED_BATCH_HEADER, refusedBatchOf } from '@settlement/kafka';
+import { parseTransactionRecord, type ParseResult } from '@settlement/ledger';
 import type { SourceRecord } from './dead-letter';
 import { headersFromKafka, headersToKafka, loadHeaders, type HeaderList } from './headers';
+
+/**
+ * Validation's verdict on a record read from the topic. A stand-in for a record of a compressed
+ * batch refused for its decompressed size (libs/kafka refused-batch.ts) is TOO_LARGE, and its
+ * marker header is left out of the record the dead letter keeps.
+ */
+export function judgeRecord<T extends SourceRecord>(source: T): { source: T; parsed: ParseResult } {
+  const refused = refusedBatchOf(source.headers);
+  if (!refused) return { source, parsed: parseTransactionRecord(source.key, source.value) };
+  return {
+    source: { ...source, headers: source.headers.filter(([key]) => key !== REFUSED_BATCH_HEADER) },
+    parsed: {
+      ok: false,
+      reason: 'TOO_LARGE',
+      field: '$',
+      message: `its ${refused.codec} record batch (${refused.records} records, ${refused.compressedBytes} bytes compressed) decompresses beyond ${refused.limit} bytes; not inflated`,
+    },
+  };
+}
 
 /** A consumed message as the source record every reader of the topic works with. */
 export function sourceOfKafka(topic: string, partition: number, m: KafkaMessage): SourceRecord {

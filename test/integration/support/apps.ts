@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -5,8 +6,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { sql, type SQL } from 'drizzle-orm';
 import { Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
-import type { Database } from '@settlement/db';
+import { appDatabaseUrl, ensureAppLogins, type Database } from '@settlement/db';
 import { createTestDatabase, type TestDatabase } from './database';
+import { openAccounts, txValue } from './fixtures';
 import { createTopics, testKafka } from './kafka';
 import { uniqueTaskQueue } from './temporal';
 
@@ -21,6 +23,8 @@ export interface RunningApp {
   name: string;
   child: ChildProcess;
   port: number;
+  /** The connection string the app was given (its own login role), if any. */
+  databaseUrl?: string;
   /** SIGTERM and wait for the exit (SIGKILL after the grace time). */
   stop(graceMs?: number): Promise<number | null>;
   kill(): Promise<void>;
@@ -50,6 +54,19 @@ export async function freePort(): Promise<number> {
   throw new Error(`no free port in ${PORTS.from}-${PORTS.to}`);
 }
 
+let logins: Promise<void> | undefined;
+
+/**
+ * The app's own least-privilege login at the test's database (as production connects,
+ * docs/security.md); the tests themselves keep the owner's URL. Login roles are cluster-wide:
+ * made once per test process.
+ */
+export async function appLoginUrl(ownerUrl: string, name: 'ingest' | 'worker' | 'admin') {
+  logins ??= ensureAppLogins(ownerUrl);
+  await logins;
+  return appDatabaseUrl(ownerUrl, name);
+}
+
 export async function startApp(
   name: 'ingest' | 'worker' | 'admin',
   env: Record<string, string>,
@@ -63,9 +80,12 @@ export async function startApp(
   const log = createWriteStream(
     path.join(LOG_DIR, `${options.label ?? 'app'}-${name}-${port}.log`),
   );
+  const database = env.DATABASE_URL
+    ? { DATABASE_URL: await appLoginUrl(env.DATABASE_URL, name) }
+    : {};
   const child = spawn(process.execPath, [path.join(ROOT, 'dist/apps', name, 'src/main.js')], {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env, [portVar]: String(port) },
+    env: { ...process.env, LOG_LEVEL: 'info', ...env, ...database, [portVar]: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(log);
@@ -75,6 +95,7 @@ export async function startApp(
     name,
     child,
     port,
+    databaseUrl: database.DATABASE_URL,
     exited,
     async stop(graceMs = 30_000) {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
@@ -240,4 +261,23 @@ export function stackAddresses(): Record<string, string> {
     if (value) out[name] = value;
   }
   return out;
+}
+
+/**
+ * Opens two accounts named after `label` and produces one transfer between them to the
+ * pipeline's topic; answers the transaction id (the caller waits for its outcome).
+ */
+export async function produceTransfer(pipeline: Pipeline, label: string): Promise<string> {
+  const run = randomBytes(3).toString('hex');
+  const [funder, shop] = [`${label}-${run}-funder`, `${label}-${run}-shop`];
+  await openAccounts(pipeline.db.db, [{ id: funder, overdraftLimit: 1_000_000n }, { id: shop }]);
+  const id = `${label}-${run}-tx`;
+  await pipeline.producer.send({
+    topic: pipeline.topics.transactions,
+    acks: -1,
+    messages: [
+      { key: funder, value: txValue({ id, debit: funder, credit: shop, amount: '1250' }) },
+    ],
+  });
+  return id;
 }

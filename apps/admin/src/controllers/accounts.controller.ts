@@ -1,19 +1,11 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthedRequest } from '../auth/auth.guard';
+import { ApiAnswer } from '../http/openapi';
+import { Account } from '../http/responses';
 import { parseOrBadRequest } from '../http/zod';
 import { AccountsUseCases, openAccountSchema } from '../usecases/accounts';
 import { callerOf } from './caller';
-
-const accountSchema = {
-  type: 'object',
-  properties: {
-    id: { type: 'string', example: 'acc-1' },
-    currency: { type: 'string', example: 'EUR' },
-    balance: { type: 'string', example: '0' },
-    overdraftLimit: { type: 'string', example: '0' },
-  },
-};
 
 @ApiTags('accounts')
 @ApiBearerAuth()
@@ -34,11 +26,7 @@ export class AccountsController {
       },
     },
   })
-  @ApiResponse({
-    status: 201,
-    description: 'the account (also when it exists with the same settings)',
-    schema: accountSchema,
-  })
+  @ApiAnswer(201, Account, 'the account (also when it exists with the same settings)')
   @ApiResponse({ status: 409, description: 'exists with other settings' })
   async open(@Body() body: unknown, @Req() req: AuthedRequest) {
     const cmd = parseOrBadRequest(openAccountSchema, body);
@@ -46,7 +34,7 @@ export class AccountsController {
   }
 
   @Get(':id')
-  @ApiResponse({ status: 200, schema: accountSchema })
+  @ApiAnswer(200, Account)
   @ApiResponse({ status: 404, description: 'unknown account' })
   get(@Param('id') id: string) {
     return this.accounts.get(id);

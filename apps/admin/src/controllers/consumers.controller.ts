@@ -1,6 +1,8 @@
 import { Body, Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
 import type { AuthedRequest } from '../auth/auth.guard';
+import { ApiAnswer } from '../http/openapi';
+import { Consumption, Lag } from '../http/responses';
 import { parseOrBadRequest } from '../http/zod';
 import { ConsumerUseCases, pauseSchema } from '../usecases/consumers';
 import { callerOf } from './caller';
@@ -17,17 +19,13 @@ export class ConsumersController {
   constructor(private readonly consumers: ConsumerUseCases) {}
 
   @Get('lag')
-  @ApiResponse({
-    status: 200,
-    description:
-      '{groupId, topic, consumption: {paused,...}, totalLag, partitions: [{partition, committedOffset, startOffset, endOffset, lag}]}',
-  })
+  @ApiAnswer(200, Lag, 'per partition: committed offset, log start and end, lag')
   lag() {
     return this.consumers.lag();
   }
 
   @Get('consumers')
-  @ApiResponse({ status: 200, description: 'the durable pause state of the live consumer group' })
+  @ApiAnswer(200, Consumption, 'the durable pause state of the live consumer group')
   state() {
     return this.consumers.state();
   }
@@ -35,10 +33,7 @@ export class ConsumersController {
   @Post('consumers/pause')
   @HttpCode(200)
   @ApiBody(reasonBody)
-  @ApiResponse({
-    status: 200,
-    description: 'paused; every ingest instance stops within a few seconds',
-  })
+  @ApiAnswer(200, Consumption, 'paused; every ingest instance stops within a few seconds')
   pause(@Body() body: unknown, @Req() req: AuthedRequest) {
     return this.consumers.setPaused(true, parseOrBadRequest(pauseSchema, body), callerOf(req));
   }
@@ -46,7 +41,7 @@ export class ConsumersController {
   @Post('consumers/resume')
   @HttpCode(200)
   @ApiBody(reasonBody)
-  @ApiResponse({ status: 200, description: 'resumed' })
+  @ApiAnswer(200, Consumption, 'resumed')
   resume(@Body() body: unknown, @Req() req: AuthedRequest) {
     return this.consumers.setPaused(false, parseOrBadRequest(pauseSchema, body), callerOf(req));
   }

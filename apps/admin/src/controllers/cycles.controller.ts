@@ -20,6 +20,8 @@ import {
 } from '@nestjs/swagger';
 import type { AuthedRequest } from '../auth/auth.guard';
 import { prefersCsv } from '../http/accept';
+import { ApiAnswer } from '../http/openapi';
+import { Cycle, CyclePage, CycleStarted, PositionPage } from '../http/responses';
 import { parseOrBadRequest } from '../http/zod';
 import {
   CycleUseCases,
@@ -51,10 +53,7 @@ export class CyclesController {
       properties: { cutoff: { type: 'string', example: '2026-11-29T10:05:00Z' } },
     },
   })
-  @ApiResponse({
-    status: 202,
-    description: '{cycleId, workflowId}; the existing cycle if that cut-off already ran',
-  })
+  @ApiAnswer(202, CycleStarted, 'the cycle; the existing one if that cut-off already ran')
   @ApiResponse({
     status: 409,
     description: 'the cut-off falls in the window of a cycle that already ran',
@@ -66,17 +65,13 @@ export class CyclesController {
   @Get()
   @ApiQuery({ name: 'limit', required: false, description: '1 to 500, default 100' })
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
-  @ApiResponse({ status: 200, description: '{items: cycle[], nextCursor}, newest first' })
+  @ApiAnswer(200, CyclePage, 'newest first')
   list(@Query() query: Record<string, unknown>) {
     return this.cycles.list(parseOrBadRequest(listCyclesSchema, query, 'query'));
   }
 
   @Get(':id')
-  @ApiResponse({
-    status: 200,
-    description:
-      '{cycleId, status, windowStart, cutoff, transactions, totals: {currency: {debits, credits}}, ...}',
-  })
+  @ApiAnswer(200, Cycle)
   @ApiResponse({ status: 404, description: 'unknown cycle' })
   get(@Param('id') id: string) {
     return this.cycles.get(id);
@@ -87,11 +82,11 @@ export class CyclesController {
   @ApiQuery({ name: 'account', required: false })
   @ApiQuery({ name: 'limit', required: false, description: '1 to 500, default 100' })
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
-  @ApiResponse({
-    status: 200,
-    description:
-      '{items: [{account, currency, debits, credits, net}], nextCursor}; with Accept: text/csv the same page as CSV, the next cursor in the X-Next-Cursor header',
-  })
+  @ApiAnswer(
+    200,
+    PositionPage,
+    'by account then currency; with Accept: text/csv the same page as CSV, the next cursor in the X-Next-Cursor header',
+  )
   async positions(
     @Param('id') id: string,
     @Query() query: Record<string, unknown>,

@@ -2,6 +2,16 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@
 import { ApiBearerAuth, ApiBody, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { DEAD_LETTER_REASONS, DEAD_LETTER_STATUSES } from '@settlement/db';
 import type { AuthedRequest } from '../auth/auth.guard';
+import { ApiAnswer } from '../http/openapi';
+import {
+  Cancellation,
+  DeadLetter,
+  DeadLetterPage,
+  Redrive,
+  RedrivePlan,
+  RedriveStarted,
+  Repair,
+} from '../http/responses';
 import { parseOrBadRequest } from '../http/zod';
 import {
   approveSchema,
@@ -39,7 +49,7 @@ export class DeadLettersController {
   @ApiQuery({ name: 'until', required: false, description: 'created before (RFC 3339)' })
   @ApiQuery({ name: 'limit', required: false, description: '1 to 500, default 100' })
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
-  @ApiResponse({ status: 200, description: '{items: deadLetter[], nextCursor}, newest first' })
+  @ApiAnswer(200, DeadLetterPage, 'newest first')
   list(@Query() query: Record<string, unknown>) {
     return this.deadLetters.list(parseOrBadRequest(listDeadLettersSchema, query, 'query'));
   }
@@ -53,11 +63,8 @@ export class DeadLettersController {
       properties: { filter: filterSchema, dryRun: { type: 'boolean', default: false } },
     },
   })
-  @ApiResponse({ status: 202, description: '{redriveId, workflowId, filter, matched}' })
-  @ApiResponse({
-    status: 200,
-    description: 'dry run: {matched, resubmitted, skipped, skippedSamples, resubmittedSamples}',
-  })
+  @ApiAnswer(202, RedriveStarted, 'the re-drive workflow started')
+  @ApiAnswer(200, RedrivePlan, 'dry run: what a re-drive would do now')
   async redrive(
     @Body() body: unknown,
     @Req() req: AuthedRequest,
@@ -70,11 +77,7 @@ export class DeadLettersController {
   }
 
   @Get('redrives/:id')
-  @ApiResponse({
-    status: 200,
-    description:
-      '{redriveId, workflowId, status, counts: {matched, resubmitted, skipped, published}}',
-  })
+  @ApiAnswer(200, Redrive)
   @ApiResponse({ status: 404, description: 'unknown re-drive' })
   redriveStatus(@Param('id') id: string) {
     return this.deadLetters.getRedrive(id);
@@ -82,14 +85,14 @@ export class DeadLettersController {
 
   @Post('redrives/:id/cancel')
   @HttpCode(202)
-  @ApiResponse({ status: 202, description: 'cancellation requested; the status becomes CANCELLED' })
+  @ApiAnswer(202, Cancellation, 'cancellation requested; the status becomes CANCELLED')
   @ApiResponse({ status: 409, description: 'the re-drive is not running' })
   cancelRedrive(@Param('id') id: string, @Req() req: AuthedRequest) {
     return this.deadLetters.cancelRedrive(id, callerOf(req));
   }
 
   @Get(':id')
-  @ApiResponse({ status: 200, description: 'the dead letter with its repair and outcome' })
+  @ApiAnswer(200, DeadLetter, 'the dead letter with its repair and outcome')
   @ApiResponse({ status: 404, description: 'unknown dead letter' })
   get(@Param('id') id: string) {
     return this.deadLetters.get(id);
@@ -109,10 +112,11 @@ export class DeadLettersController {
       },
     },
   })
-  @ApiResponse({
-    status: 202,
-    description: 'as is: {status: RESUBMITTED}; corrected: {status: PROPOSED} awaiting approval',
-  })
+  @ApiAnswer(
+    202,
+    Repair,
+    'as is: status RESUBMITTED; corrected: status PROPOSED, awaiting approval',
+  )
   @ApiResponse({
     status: 409,
     description: 'not OPEN (already resubmitted, proposed or discarded), or the id has an outcome',
@@ -128,7 +132,7 @@ export class DeadLettersController {
     required: false,
     schema: { type: 'object', properties: { note: { type: 'string', maxLength: 500 } } },
   })
-  @ApiResponse({ status: 202, description: '{status: RESUBMITTED, proposedBy, approvedBy}' })
+  @ApiAnswer(202, Repair, 'status RESUBMITTED, with proposedBy and approvedBy')
   @ApiResponse({ status: 403, description: 'the proposer cannot approve their own correction' })
   @ApiResponse({ status: 409, description: 'nothing proposed, or the id has an outcome now' })
   approve(@Param('id') id: string, @Body() body: unknown, @Req() req: AuthedRequest) {
@@ -144,7 +148,7 @@ export class DeadLettersController {
       properties: { reason: { type: 'string', maxLength: 500 } },
     },
   })
-  @ApiResponse({ status: 200, description: '{status: DISCARDED, discardedBy, reason}' })
+  @ApiAnswer(200, Repair, 'status DISCARDED, with discardedBy and reason')
   @ApiResponse({ status: 409, description: 'already resubmitted or discarded' })
   discard(@Param('id') id: string, @Body() body: unknown, @Req() req: AuthedRequest) {
     return this.deadLetters.discard(id, parseOrBadRequest(discardSchema, body), callerOf(req));

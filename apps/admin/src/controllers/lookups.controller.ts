@@ -1,6 +1,8 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { BATCH_STATUSES } from '@settlement/db';
+import { ApiAnswer } from '../http/openapi';
+import { Batch, BatchPage, Transaction } from '../http/responses';
 import { parseOrBadRequest } from '../http/zod';
 import { listBatchesSchema, LookupUseCases } from '../usecases/lookups';
 
@@ -11,10 +13,7 @@ export class LookupsController {
   constructor(private readonly lookups: LookupUseCases) {}
 
   @Get('transactions/:id')
-  @ApiResponse({
-    status: 200,
-    description: '{id, status: SETTLED|REJECTED, reason?, batchId, settledAt, ...}',
-  })
+  @ApiAnswer(200, Transaction, 'the outcome, or PENDING with the batch that will settle it')
   @ApiResponse({ status: 404, description: 'no outcome recorded for this id' })
   transaction(@Param('id') id: string) {
     return this.lookups.transaction(id);
@@ -24,12 +23,13 @@ export class LookupsController {
   @ApiQuery({ name: 'status', required: false, enum: BATCH_STATUSES })
   @ApiQuery({ name: 'limit', required: false, description: '1 to 500, default 100' })
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
-  @ApiResponse({ status: 200, description: '{items: batch[], nextCursor}, newest first' })
+  @ApiAnswer(200, BatchPage, 'newest first')
   batches(@Query() query: Record<string, unknown>) {
     return this.lookups.batches(parseOrBadRequest(listBatchesSchema, query, 'query'));
   }
 
   @Get('batches/:id')
+  @ApiAnswer(200, Batch)
   @ApiResponse({ status: 404, description: 'unknown batch' })
   batch(@Param('id') id: string) {
     return this.lookups.batch(id);

@@ -1,6 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthedRequest } from '../auth/auth.guard';
+import { ApiAnswer } from '../http/openapi';
+import { Cancellation, Replay, ReplayPage, ReplayStarted } from '../http/responses';
 import { parseOrBadRequest } from '../http/zod';
 import { listReplaysSchema, ReplayUseCases, startReplaySchema } from '../usecases/replays';
 import { callerOf } from './caller';
@@ -36,7 +38,7 @@ export class ReplaysController {
       },
     },
   })
-  @ApiResponse({ status: 202, description: '{replayId, workflowId, topic, mode, ranges}' })
+  @ApiAnswer(202, ReplayStarted, 'the replay workflow started')
   @ApiResponse({
     status: 422,
     description: 'range beyond the log end or before retention, unknown topic or partition',
@@ -48,17 +50,13 @@ export class ReplaysController {
   @Get()
   @ApiQuery({ name: 'limit', required: false, description: '1 to 500, default 100' })
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
-  @ApiResponse({ status: 200, description: '{items: replay[], nextCursor}, newest first' })
+  @ApiAnswer(200, ReplayPage, 'newest first')
   list(@Query() query: Record<string, unknown>) {
     return this.replays.list(parseOrBadRequest(listReplaysSchema, query, 'query'));
   }
 
   @Get(':id')
-  @ApiResponse({
-    status: 200,
-    description:
-      '{status, counts: {read, alreadySettled, settled, rejected, deadLettered}, differences, ...}',
-  })
+  @ApiAnswer(200, Replay)
   @ApiResponse({ status: 404, description: 'unknown replay' })
   get(@Param('id') id: string) {
     return this.replays.get(id);
@@ -66,7 +64,7 @@ export class ReplaysController {
 
   @Post(':id/cancel')
   @HttpCode(202)
-  @ApiResponse({ status: 202, description: 'cancellation requested; the status becomes CANCELLED' })
+  @ApiAnswer(202, Cancellation, 'cancellation requested; the status becomes CANCELLED')
   @ApiResponse({ status: 409, description: 'the replay is not running' })
   cancel(@Param('id') id: string, @Req() req: AuthedRequest) {
     return this.replays.cancel(id, callerOf(req));

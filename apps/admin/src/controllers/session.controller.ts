@@ -1,8 +1,10 @@
 import { Controller, Get, Inject, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { AdminConfig, TemporalConfig } from '@settlement/config';
 import { CONFIG } from '@settlement/platform';
 import type { AuthedRequest } from '../auth/auth.guard';
+import { ApiAnswer } from '../http/openapi';
+import { Session } from '../http/responses';
 import { callerOf } from './caller';
 
 /** Who the token belongs to and where the Temporal Web UI is: what the console needs first. */
@@ -13,10 +15,7 @@ export class SessionController {
   constructor(@Inject(CONFIG) private readonly config: AdminConfig & TemporalConfig) {}
 
   @Get()
-  @ApiResponse({
-    status: 200,
-    description: '{principal: {name, role}, temporalWebUrl, temporalNamespace}',
-  })
+  @ApiAnswer(200, Session, 'who the token belongs to; where the Temporal Web UI is')
   session(@Req() req: AuthedRequest) {
     const { principal } = callerOf(req);
     return {

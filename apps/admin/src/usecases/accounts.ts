@@ -70,7 +70,9 @@ export class AccountsUseCases {
       let account = inserted[0];
       const created = account !== undefined;
       if (!account) {
-        account = (await tx.select().from(accounts).where(eq(accounts.id, cmd.id)).for('share'))[0];
+        // No row lock: currency and limit never change once opened, and the admin's role may
+        // not lock accounts (FOR SHARE needs UPDATE, which only the worker has).
+        account = (await tx.select().from(accounts).where(eq(accounts.id, cmd.id)))[0];
         if (account.currency !== cmd.currency || account.overdraftLimit !== limit) {
           throw conflict(
             `account ${cmd.id} exists with other settings (currency ${account.currency}, overdraftLimit ${account.overdraftLimit.toString()})`,

@@ -1,16 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { sql } from 'drizzle-orm';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import type { CyclesConfig, KafkaConfig, TemporalConfig } from '@settlement/config';
+import { cycleIdFor, isWholeSecond, type CycleReport } from '@settlement/contracts';
 import {
-  cycleIdFor,
-  isWholeSecond,
-  type CycleReport,
-  type CycleStatus,
-  type CycleTotals,
-} from '@settlement/contracts';
-import type { DatabaseHandle } from '@settlement/db';
+  findCycle,
+  findCycleAfter,
+  findCycleState,
+  listCyclePositions,
+  listCycles,
+  type CycleListRow,
+  type DatabaseHandle,
+} from '@settlement/db';
 import { CONFIG, DATABASE, TEMPORAL_CLIENT } from '@settlement/platform';
 import { startSettlementCycle } from '@settlement/temporal';
 import { recordAudit } from '../audit';
@@ -48,42 +49,20 @@ export type ListPositionsQuery = z.infer<typeof listPositionsSchema>;
 const cycleCursor = z.string().regex(/^\d{8}T\d{6}Z$/);
 const positionCursor = z.tuple([z.string().min(1), z.string().length(3)]);
 
-type CycleRow = {
-  id: string;
-  workflow_id: string;
-  status: CycleStatus;
-  window_start: string;
-  cutoff: string;
-  transactions: string | null;
-  rejected: string | null;
-  totals: CycleTotals | null;
-  requested_by: string;
-  error: string | null;
-  created_at: string;
-  completed_at: string | null;
-};
-
-const utc = (column: string) =>
-  sql.raw(`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
-
-const cycleColumns = sql`id, workflow_id, status, ${utc('window_start')} as window_start, ${utc('cutoff')} as cutoff,
-  transactions::text, rejected::text, totals, requested_by, error, ${utc('created_at')} as created_at,
-  ${utc('completed_at')} as completed_at`;
-
-function cycleView(r: CycleRow): CycleReport {
+function cycleView(r: CycleListRow): CycleReport {
   return {
     cycleId: r.id,
-    workflowId: r.workflow_id,
+    workflowId: r.workflowId,
     status: r.status,
-    windowStart: r.window_start,
+    windowStart: r.windowStart,
     cutoff: r.cutoff,
     transactions: Number(r.transactions ?? 0),
     rejected: Number(r.rejected ?? 0),
     totals: r.totals ?? {},
-    requestedBy: r.requested_by,
+    requestedBy: r.requestedBy,
     error: r.error,
-    createdAt: r.created_at,
-    completedAt: r.completed_at,
+    createdAt: r.createdAt,
+    completedAt: r.completedAt,
   };
 }
 
@@ -114,19 +93,14 @@ export class CycleUseCases {
   async start(cmd: StartCycleCommand, caller: Caller) {
     const cycleId = cycleIdFor(cmd.cutoff);
     const db = this.database.db;
-    const known = await db.execute<{ id: string; workflow_id: string; status: string }>(
-      sql`select id, workflow_id, status from settlement_cycles where id = ${cycleId}`,
-    );
-    if (known[0] && known[0].status !== 'FAILED') {
-      return { cycleId, workflowId: known[0].workflow_id, status: known[0].status, existing: true };
+    const known = await findCycleState(db, cycleId);
+    if (known && known.status !== 'FAILED') {
+      return { cycleId, workflowId: known.workflowId, status: known.status, existing: true };
     }
-    const later = await db.execute<{ id: string }>(
-      sql`select id from settlement_cycles where cutoff > ${cmd.cutoff.toISOString()}::timestamptz
-          order by cutoff limit 1`,
-    );
-    if (later[0]) {
+    const later = await findCycleAfter(db, cmd.cutoff);
+    if (later) {
       throw conflict(
-        `cut-off ${cmd.cutoff.toISOString()} falls in the window of cycle ${later[0].id}, which already ran`,
+        `cut-off ${cmd.cutoff.toISOString()} falls in the window of cycle ${later}, which already ran`,
       );
     }
     return db.transaction(async (tx) => {
@@ -151,45 +125,34 @@ export class CycleUseCases {
   /** Newest first; the cursor is the last cycle id (ids sort by cut-off). */
   async list(query: ListCyclesQuery): Promise<Page<CycleReport>> {
     const after = decodeCursor(query.cursor, cycleCursor);
-    const rows = await this.database.db.execute<CycleRow>(sql`
-      select ${cycleColumns} from settlement_cycles
-      ${after ? sql`where id < ${after}` : sql``}
-      order by id desc limit ${query.limit + 1}`);
+    const rows = await listCycles(this.database.db, after, query.limit + 1);
     const items = rows.slice(0, query.limit).map(cycleView);
     const more = rows.length > query.limit;
     return { items, nextCursor: more ? encodeCursor(items[items.length - 1].cycleId) : null };
   }
 
   async get(id: string): Promise<CycleReport> {
-    const rows = await this.database.db.execute<CycleRow>(
-      sql`select ${cycleColumns} from settlement_cycles where id = ${id}`,
-    );
-    if (!rows[0]) throw notFound(`cycle ${id} not found`);
-    return cycleView(rows[0]);
+    const row = await findCycle(this.database.db, id);
+    if (!row) throw notFound(`cycle ${id} not found`);
+    return cycleView(row);
   }
 
   /** A cycle's net positions by account then currency, keyset-paginated. */
   async positions(id: string, query: ListPositionsQuery): Promise<Page<PositionView>> {
     await this.get(id);
     const after = decodeCursor(query.cursor, positionCursor);
-    const rows = await this.database.db.execute<{
-      account_id: string;
-      currency: string;
-      debits: string;
-      credits: string;
-      net: string;
-    }>(sql`
-      select account_id, currency, debits::text, credits::text, net::text from cycle_positions
-      where cycle_id = ${id}
-        ${query.account ? sql`and account_id = ${query.account}` : sql``}
-        ${after ? sql`and (account_id, currency) > (${after[0]}, ${after[1]})` : sql``}
-      order by account_id, currency limit ${query.limit + 1}`);
+    const rows = await listCyclePositions(
+      this.database.db,
+      id,
+      { account: query.account, after },
+      query.limit + 1,
+    );
     const items = rows.slice(0, query.limit).map((r) => ({
-      account: r.account_id,
+      account: r.accountId,
       currency: r.currency,
-      debits: r.debits,
-      credits: r.credits,
-      net: r.net,
+      debits: r.debits.toString(),
+      credits: r.credits.toString(),
+      net: r.net.toString(),
     }));
     const last = items[items.length - 1];
     return {

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { sql } from 'drizzle-orm';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import {
@@ -16,11 +15,23 @@ import {
 import type { AdminConfig, TemporalConfig } from '@settlement/config';
 import { SEARCH_ATTRIBUTES, WORKFLOW_TYPES } from '@settlement/contracts';
 import {
+  approveCorrection,
   DEAD_LETTER_REASONS,
   DEAD_LETTER_STATUSES,
+  discardDeadLetter,
+  findDeadLetter,
+  findRedrive,
+  insertRedrive,
+  listDeadLetters,
+  lockDeadLetterForRepair,
+  lockRedrive,
+  proposeCorrection,
+  resubmitAsIs,
   type DatabaseHandle,
   type DeadLetterStatus,
+  type DeadLetterWithRepair,
   type LedgerTx,
+  type RepairMessage,
 } from '@settlement/db';
 import { decodeUtf8Strict, parseTransactionMessage } from '@settlement/ledger';
 import { CONFIG, DATABASE, TEMPORAL_CLIENT } from '@settlement/platform';
@@ -104,66 +115,6 @@ export const redriveSchema = z
   .strict();
 export type RedriveCommand = z.infer<typeof redriveSchema>;
 
-type DeadLetterRow = {
-  id: string;
-  topic: string;
-  partition: number;
-  offset: string;
-  key: string | null;
-  value: string;
-  headers: Record<string, string | string[]> | null;
-  reason: string;
-  field: string | null;
-  message: string;
-  transaction_id: string | null;
-  batch_id: string | null;
-  created_at: string;
-  status: DeadLetterStatus;
-  corrected_value: string | null;
-  proposed_by: string | null;
-  proposed_at: string | null;
-  approved_by: string | null;
-  approved_at: string | null;
-  resubmitted_by: string | null;
-  resubmitted_at: string | null;
-  redrive_id: string | null;
-  discarded_by: string | null;
-  discarded_at: string | null;
-  discard_reason: string | null;
-  message_key: string | null;
-  message_value: string | null;
-  resubmitted_transaction_id: string | null;
-  published_at: string | null;
-  published_partition: number | null;
-  published_offset: string | null;
-  outcome_status: string | null;
-  outcome_reason: string | null;
-  outcome_batch_id: string | null;
-  outcome_settled_at: string | null;
-  dead_lettered_again_as: string | null;
-};
-
-const iso = (column: string) =>
-  sql.raw(`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
-
-/** Dead letters with their repair and, once the resubmitted message is settled, its outcome. */
-const selectDeadLetters = sql`
-  select d.id::text, d.topic, d.partition, d."offset"::text, d.key, d.value, d.headers, d.reason,
-    d.field, d.message, d.transaction_id, d.batch_id, ${iso('d.created_at')} as created_at,
-    coalesce(r.status, 'OPEN') as status, r.corrected_value, r.proposed_by, ${iso('r.proposed_at')} as proposed_at,
-    r.approved_by, ${iso('r.approved_at')} as approved_at, r.resubmitted_by,
-    ${iso('r.resubmitted_at')} as resubmitted_at, r.redrive_id, r.discarded_by,
-    ${iso('r.discarded_at')} as discarded_at, r.discard_reason, r.message_key, r.message_value,
-    r.transaction_id as resubmitted_transaction_id, ${iso('r.published_at')} as published_at,
-    r.published_partition, r.published_offset::text,
-    t.status as outcome_status, t.reason as outcome_reason, t.batch_id as outcome_batch_id,
-    ${iso('t.settled_at')} as outcome_settled_at, c.id::text as dead_lettered_again_as
-  from dead_letters d
-  left join dead_letter_repairs r on r.dead_letter_id = d.id
-  left join transactions t on t.id = r.transaction_id and r.status = 'RESUBMITTED'
-  left join dead_letters c on c.topic = r.message_topic and c.partition = r.published_partition
-    and c."offset" = r.published_offset`;
-
 /** A payload for people: UTF-8 text when the bytes are valid UTF-8, otherwise hex. */
 export function displayPayload(base64: string): { encoding: 'utf8' | 'hex'; text: string } {
   const bytes = Buffer.from(base64, 'base64');
@@ -173,13 +124,13 @@ export function displayPayload(base64: string): { encoding: 'utf8' | 'hex'; text
     : { encoding: 'hex', text: bytes.toString('hex') };
 }
 
-function view(r: DeadLetterRow) {
+function view(r: DeadLetterWithRepair) {
   return {
-    id: r.id,
+    id: r.id.toString(),
     status: r.status,
     topic: r.topic,
     partition: r.partition,
-    offset: r.offset,
+    offset: r.offset.toString(),
     key: r.key,
     /** The original bytes, base64. */
     value: r.value,
@@ -188,45 +139,45 @@ function view(r: DeadLetterRow) {
     reason: r.reason,
     field: r.field,
     message: r.message,
-    transactionId: r.transaction_id,
-    batchId: r.batch_id,
-    createdAt: r.created_at,
+    transactionId: r.transactionId,
+    batchId: r.batchId,
+    createdAt: r.createdAt,
     proposal:
-      r.proposed_by !== null
+      r.proposedBy !== null
         ? {
-            correctedMessage: r.corrected_value,
-            proposedBy: r.proposed_by,
-            proposedAt: r.proposed_at,
-            approvedBy: r.approved_by,
-            approvedAt: r.approved_at,
+            correctedMessage: r.correctedValue,
+            proposedBy: r.proposedBy,
+            proposedAt: r.proposedAt,
+            approvedBy: r.approvedBy,
+            approvedAt: r.approvedAt,
           }
         : null,
     resubmission:
       r.status === 'RESUBMITTED'
         ? {
-            resubmittedBy: r.resubmitted_by,
-            resubmittedAt: r.resubmitted_at,
-            redriveId: r.redrive_id,
-            corrected: r.corrected_value !== null,
-            key: r.message_key,
-            transactionId: r.resubmitted_transaction_id,
-            publishedAt: r.published_at,
-            partition: r.published_partition,
-            offset: r.published_offset,
-            outcome: r.outcome_status
+            resubmittedBy: r.resubmittedBy,
+            resubmittedAt: r.resubmittedAt,
+            redriveId: r.redriveId,
+            corrected: r.correctedValue !== null,
+            key: r.messageKey,
+            transactionId: r.resubmittedTransactionId,
+            publishedAt: r.publishedAt,
+            partition: r.publishedPartition,
+            offset: r.publishedOffset?.toString() ?? null,
+            outcome: r.outcomeStatus
               ? {
-                  status: r.outcome_status,
-                  ...(r.outcome_reason ? { reason: r.outcome_reason } : {}),
-                  batchId: r.outcome_batch_id,
-                  settledAt: r.outcome_settled_at,
+                  status: r.outcomeStatus,
+                  ...(r.outcomeReason ? { reason: r.outcomeReason } : {}),
+                  batchId: r.outcomeBatchId,
+                  settledAt: r.outcomeSettledAt,
                 }
               : null,
-            deadLetteredAgainAs: r.dead_lettered_again_as,
+            deadLetteredAgainAs: r.deadLetteredAgainAs?.toString() ?? null,
           }
         : null,
     discard:
       r.status === 'DISCARDED'
-        ? { discardedBy: r.discarded_by, discardedAt: r.discarded_at, reason: r.discard_reason }
+        ? { discardedBy: r.discardedBy, discardedAt: r.discardedAt, reason: r.discardReason }
         : null,
   };
 }
@@ -249,28 +200,31 @@ export class DeadLetterUseCases {
   /** Newest first by id; filters by reason, lifecycle status and creation time. */
   async list(q: ListDeadLettersQuery): Promise<Page<DeadLetterView>> {
     const after = decodeCursor(q.cursor, deadLetterCursor);
-    const rows = await this.database.db.execute<DeadLetterRow>(sql`
-      ${selectDeadLetters}
-      where ${q.reason ? sql`d.reason = ${q.reason}` : sql`true`}
-        and ${q.status ? sql`coalesce(r.status, 'OPEN') = ${q.status}` : sql`true`}
-        and ${q.since ? sql`d.created_at >= ${q.since}::timestamptz` : sql`true`}
-        and ${q.until ? sql`d.created_at < ${q.until}::timestamptz` : sql`true`}
-        and ${after ? sql`d.id < ${after}::bigint` : sql`true`}
-      order by d.id desc
-      limit ${q.limit + 1}`);
+    const rows = await listDeadLetters(
+      this.database.db,
+      {
+        reason: q.reason,
+        status: q.status,
+        since: q.since,
+        until: q.until,
+        beforeId: after ? BigInt(after) : undefined,
+      },
+      q.limit + 1,
+    );
     const more = rows.length > q.limit;
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
-    return { items: page.map(view), nextCursor: more && last ? encodeCursor(last.id) : null };
+    return {
+      items: page.map(view),
+      nextCursor: more && last ? encodeCursor(last.id.toString()) : null,
+    };
   }
 
   async get(id: string): Promise<DeadLetterView> {
     if (!DEAD_LETTER_ID.test(id)) throw notFound(`dead letter ${id} not found`);
-    const rows = await this.database.db.execute<DeadLetterRow>(
-      sql`${selectDeadLetters} where d.id = ${id}::bigint`,
-    );
-    if (!rows[0]) throw notFound(`dead letter ${id} not found`);
-    return view(rows[0]);
+    const row = await findDeadLetter(this.database.db, BigInt(id));
+    if (!row) throw notFound(`dead letter ${id} not found`);
+    return view(row);
   }
 
   /**
@@ -291,9 +245,7 @@ export class DeadLetterUseCases {
       const dl = await lockOpen(tx, id);
       if (corrected !== undefined) {
         await refuseTaken(tx, resubmissionMessage(dl, corrected).transactionId);
-        await tx.execute(sql`
-          insert into dead_letter_repairs (dead_letter_id, status, corrected_value, proposed_by, proposed_at)
-          values (${id}::bigint, 'PROPOSED', ${corrected}, ${caller.principal.name}, now())`);
+        await proposeCorrection(tx, BigInt(id), corrected, caller.principal.name);
         await recordAudit(tx, {
           principal: caller.principal,
           action: caller.action,
@@ -310,7 +262,7 @@ export class DeadLetterUseCases {
       }
       const message = resubmissionMessage(dl);
       await refuseTaken(tx, message.transactionId);
-      await insertResubmitted(tx, id, message, caller.principal.name);
+      await resubmitAsIs(tx, BigInt(id), repairMessage(message), caller.principal.name);
       await recordAudit(tx, {
         principal: caller.principal,
         action: caller.action,
@@ -341,27 +293,21 @@ export class DeadLetterUseCases {
           `dead letter ${id} is ${dl.status}: only a PROPOSED correction can be approved`,
         );
       }
-      if (dl.proposed_by === caller.principal.name) {
+      if (dl.proposedBy === caller.principal.name) {
         throw forbidden(
           `four eyes: ${caller.principal.name} proposed this correction and cannot approve it; another operator must`,
         );
       }
-      const message = resubmissionMessage(dl, dl.corrected_value);
+      const message = resubmissionMessage(dl, dl.correctedValue);
       await refuseTaken(tx, message.transactionId);
-      await tx.execute(sql`
-        update dead_letter_repairs set approved_by = ${caller.principal.name}, approved_at = now(),
-          resubmitted_by = ${caller.principal.name}, status = 'RESUBMITTED', resubmitted_at = now(),
-          message_topic = ${message.topic}, message_key = ${message.key}, message_value = ${message.value},
-          message_headers = ${JSON.stringify(message.headers)}::jsonb, transaction_id = ${message.transactionId},
-          updated_at = now()
-        where dead_letter_id = ${id}::bigint`);
+      await approveCorrection(tx, BigInt(id), repairMessage(message), caller.principal.name);
       await recordAudit(tx, {
         principal: caller.principal,
         action: caller.action,
         target: `dead-letter:${id}`,
         details: {
           transition: 'PROPOSED->RESUBMITTED',
-          proposedBy: dl.proposed_by,
+          proposedBy: dl.proposedBy,
           approvedBy: caller.principal.name,
           transactionId: message.transactionId,
           note: cmd.note ?? null,
@@ -372,7 +318,7 @@ export class DeadLetterUseCases {
       return {
         deadLetterId: id,
         status: 'RESUBMITTED' as const,
-        proposedBy: dl.proposed_by,
+        proposedBy: dl.proposedBy,
         approvedBy: caller.principal.name,
         transactionId: message.transactionId,
       };
@@ -387,11 +333,7 @@ export class DeadLetterUseCases {
       if (dl.status === 'RESUBMITTED' || dl.status === 'DISCARDED') {
         throw conflict(`dead letter ${id} is already ${dl.status}`);
       }
-      await tx.execute(sql`
-        insert into dead_letter_repairs (dead_letter_id, status, discarded_by, discarded_at, discard_reason)
-        values (${id}::bigint, 'DISCARDED', ${caller.principal.name}, now(), ${cmd.reason})
-        on conflict (dead_letter_id) do update set status = 'DISCARDED', discarded_by = excluded.discarded_by,
-          discarded_at = excluded.discarded_at, discard_reason = excluded.discard_reason, updated_at = now()`);
+      await discardDeadLetter(tx, BigInt(id), cmd.reason, caller.principal.name);
       await recordAudit(tx, {
         principal: caller.principal,
         action: caller.action,
@@ -423,10 +365,14 @@ export class DeadLetterUseCases {
     return this.database.db.transaction(async (tx) => {
       const maxDeadLetterId = await newestDeadLetterId(tx);
       const matched = await countRedriveMatches(tx, filter, maxDeadLetterId);
-      await tx.execute(sql`
-        insert into dead_letter_redrives (id, workflow_id, filter, max_dead_letter_id, status, matched, requested_by)
-        values (${redriveId}, ${workflowId}, ${JSON.stringify(filter)}::jsonb, ${maxDeadLetterId}::bigint,
-          'RUNNING', ${matched}, ${caller.principal.name})`);
+      await insertRedrive(tx, {
+        id: redriveId,
+        workflowId,
+        filter: { ...filter },
+        maxDeadLetterId: BigInt(maxDeadLetterId),
+        matched,
+        requestedBy: caller.principal.name,
+      });
       await recordAudit(tx, {
         principal: caller.principal,
         action: caller.action,
@@ -455,58 +401,35 @@ export class DeadLetterUseCases {
   }
 
   async getRedrive(id: string) {
-    const rows = await this.database.db.execute<{
-      id: string;
-      workflow_id: string;
-      filter: RedriveFilter;
-      max_dead_letter_id: string;
-      status: string;
-      cursor: string;
-      matched: number;
-      resubmitted: number;
-      skipped: number;
-      published: string;
-      requested_by: string;
-      error: string | null;
-      created_at: string;
-      finished_at: string | null;
-    }>(sql`
-      select g.id, g.workflow_id, g.filter, g.max_dead_letter_id::text, g.status, g.cursor::text,
-        g.matched, g.resubmitted, g.skipped, g.requested_by, g.error, ${iso('g.created_at')} as created_at,
-        ${iso('g.finished_at')} as finished_at,
-        (select count(*) from dead_letter_repairs r where r.redrive_id = g.id and r.published_at is not null)::text as published
-      from dead_letter_redrives g where g.id = ${id}`);
-    const r = rows[0];
+    const r = await findRedrive(this.database.db, id);
     if (!r) throw notFound(`re-drive ${id} not found`);
     return {
       redriveId: r.id,
-      workflowId: r.workflow_id,
+      workflowId: r.workflowId,
       status: r.status,
-      filter: r.filter,
-      maxDeadLetterId: r.max_dead_letter_id,
-      cursor: r.cursor,
+      filter: r.filter as RedriveFilter,
+      maxDeadLetterId: r.maxDeadLetterId.toString(),
+      cursor: r.cursor.toString(),
       counts: {
         matched: r.matched,
         resubmitted: r.resubmitted,
         skipped: r.skipped,
-        published: Number(r.published),
+        published: r.published,
       },
-      requestedBy: r.requested_by,
+      requestedBy: r.requestedBy,
       error: r.error,
-      createdAt: r.created_at,
-      finishedAt: r.finished_at,
+      createdAt: r.createdAt,
+      finishedAt: r.finishedAt,
     };
   }
 
   /** Requests cancellation; the workflow publishes the chunk in hand and records CANCELLED. */
   async cancelRedrive(id: string, caller: Caller) {
     return this.database.db.transaction(async (tx) => {
-      const rows = await tx.execute<{ status: string; workflowId: string }>(
-        sql`select status, workflow_id as "workflowId" from dead_letter_redrives where id = ${id} for update`,
-      );
+      const row = await lockRedrive(tx, id);
       return {
         redriveId: id,
-        ...(await cancelRun(tx, this.temporal, caller, { what: 're-drive', id, row: rows[0] })),
+        ...(await cancelRun(tx, this.temporal, caller, { what: 're-drive', id, row })),
       };
     });
   }
@@ -524,31 +447,27 @@ function redriveSummary(redriveId: string, filter: RedriveFilter, matched: numbe
 
 type LockedDeadLetter = DeadLetterSourceRow & {
   status: DeadLetterStatus;
-  corrected_value: string | null;
-  proposed_by: string | null;
-  resubmitted_by: string | null;
+  correctedValue: string | null;
+  proposedBy: string | null;
+  resubmittedBy: string | null;
 };
 
 /** The dead letter and its repair state, its row locked: transitions of one dead letter serialise. */
 async function lockDeadLetter(tx: LedgerTx, id: string): Promise<LockedDeadLetter> {
   if (!DEAD_LETTER_ID.test(id)) throw notFound(`dead letter ${id} not found`);
-  const rows = await tx.execute<LockedDeadLetter>(sql`
-    select d.id::text, d.topic, d.key, d.value, d.headers, coalesce(r.status, 'OPEN') as status,
-      r.corrected_value, r.proposed_by, r.resubmitted_by
-    from dead_letters d left join dead_letter_repairs r on r.dead_letter_id = d.id
-    where d.id = ${id}::bigint for update of d`);
-  if (!rows[0]) throw notFound(`dead letter ${id} not found`);
-  return rows[0];
+  const row = await lockDeadLetterForRepair(tx, BigInt(id));
+  if (!row) throw notFound(`dead letter ${id} not found`);
+  return { ...row, id: row.id.toString() };
 }
 
 async function lockOpen(tx: LedgerTx, id: string): Promise<LockedDeadLetter> {
   const dl = await lockDeadLetter(tx, id);
   if (dl.status === 'RESUBMITTED') {
-    throw conflict(`dead letter ${id} was already resubmitted (by ${dl.resubmitted_by})`);
+    throw conflict(`dead letter ${id} was already resubmitted (by ${dl.resubmittedBy})`);
   }
   if (dl.status === 'PROPOSED') {
     throw conflict(
-      `dead letter ${id} has a correction proposed by ${dl.proposed_by} awaiting approval: approve or discard it`,
+      `dead letter ${id} has a correction proposed by ${dl.proposedBy} awaiting approval: approve or discard it`,
     );
   }
   if (dl.status === 'DISCARDED') throw conflict(`dead letter ${id} was discarded`);
@@ -562,18 +481,14 @@ async function refuseTaken(tx: LedgerTx, transactionId: string | null): Promise<
   if (taken) throw conflict(taken);
 }
 
-async function insertResubmitted(
-  tx: LedgerTx,
-  id: string,
-  message: ReturnType<typeof resubmissionMessage>,
-  by: string,
-): Promise<void> {
-  await tx.execute(sql`
-    insert into dead_letter_repairs (dead_letter_id, status, resubmitted_by, resubmitted_at,
-      message_topic, message_key, message_value, message_headers, transaction_id)
-    values (${id}::bigint, 'RESUBMITTED', ${by}, now(), ${message.topic}, ${message.key},
-      ${message.value}, ${JSON.stringify(message.headers)}::jsonb, ${message.transactionId})`);
-}
+/** The resubmission message as the repair row keeps it. */
+const repairMessage = (m: ReturnType<typeof resubmissionMessage>): RepairMessage => ({
+  messageTopic: m.topic,
+  messageKey: m.key,
+  messageValue: m.value,
+  messageHeaders: m.headers,
+  transactionId: m.transactionId,
+});
 
 /**
  * A correction must be a valid transaction message by the contract's rules (the same

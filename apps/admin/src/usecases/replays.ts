@@ -1,14 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
+import { and, desc, eq, lt, or } from 'drizzle-orm';
 import type { Client } from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
 import { z } from 'zod';
 import type { ReplayInput, ReplayRange } from '@settlement/activities';
 import { readPartitionRange } from '@settlement/records';
 import type { AdminConfig, KafkaConfig, TemporalConfig } from '@settlement/config';
-import { replayStartAttributes, replaySummary, WORKFLOW_TYPES } from '@settlement/contracts';
-import { replays, type Database, type DatabaseHandle } from '@settlement/db';
+import { replayWorkflowId, startReplay } from '@settlement/temporal';
+import {
+  countRunningReplays,
+  lockReplayStarts,
+  replays,
+  type DatabaseHandle,
+  type LedgerTx,
+} from '@settlement/db';
+import { offsetsAtTime } from '@settlement/kafka';
 import { CONFIG, DATABASE, KAFKA, TEMPORAL_CLIENT } from '@settlement/platform';
 import { recordAudit } from '../audit';
 import { badRequest, conflict, notFound, unprocessable } from '../http/errors';
@@ -132,7 +139,7 @@ export class ReplayUseCases {
     }
     const ranges = await this.resolve(topic, cmd);
     const replayId = `rpl-${randomBytes(8).toString('hex')}`;
-    const workflowId = `replay-${replayId}`;
+    const workflowId = replayWorkflowId(replayId);
     const input: ReplayInput = {
       replayId,
       topic,
@@ -162,14 +169,12 @@ export class ReplayUseCases {
         outcome: 'SUCCESS',
         statusCode: 202,
       });
-      await this.temporal.workflow.start(WORKFLOW_TYPES.replayRange, {
-        taskQueue: this.config.TEMPORAL_TASK_QUEUE,
-        workflowId,
-        args: [input],
-        typedSearchAttributes: replayStartAttributes(replayId, topic),
-        staticSummary: replaySummary(replayId, topic, cmd.mode, input.ranges),
-        staticDetails: `requested by ${caller.principal.name}`,
-      });
+      await startReplay(
+        this.temporal,
+        this.config.TEMPORAL_TASK_QUEUE,
+        input,
+        caller.principal.name,
+      );
     });
     return { replayId, workflowId, topic, mode: cmd.mode, ranges };
   }
@@ -184,15 +189,13 @@ export class ReplayUseCases {
    * At most REPLAY_MAX_RUNNING replays run at once. The transaction-scoped advisory lock
    * serialises concurrent starts, so two of them cannot both see a free slot.
    */
-  private async holdRunningSlot(tx: Pick<Database, 'execute'>): Promise<void> {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtext('settlement.replays.start'))`);
-    const [row] = await tx.execute<{ running: number }>(
-      sql`select count(*)::int as running from replays where status = 'RUNNING'`,
-    );
+  private async holdRunningSlot(tx: Pick<LedgerTx, 'execute' | '$count'>): Promise<void> {
+    await lockReplayStarts(tx);
+    const running = await countRunningReplays(tx);
     const max = this.config.REPLAY_MAX_RUNNING;
-    if (row.running >= max) {
+    if (running >= max) {
       throw conflict(
-        `${row.running} replays are running (at most ${max}); wait for one to finish or cancel one`,
+        `${running} replays are running (at most ${max}); wait for one to finish or cancel one`,
       );
     }
   }
@@ -234,7 +237,7 @@ export class ReplayUseCases {
           `to.timestamp ${new Date(t).toISOString()} is beyond the log end (it is in the future)`,
         );
       }
-      const found = await admin.fetchTopicOffsetsByTimestamp(topic, t);
+      const found = await offsetsAtTime(admin, topic, t);
       for (const f of found) {
         if (!partitions.includes(f.partition)) continue;
         const b = bounds.get(f.partition)!;

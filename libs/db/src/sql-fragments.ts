@@ -1,0 +1,39 @@
+import { sql, type AnyColumn, type SQL } from 'drizzle-orm';
+
+/**
+ * A JS array bound as one PostgreSQL array parameter in array-literal text form, cast by the
+ * query (`::text[]`, `::bigint[]`...). Elements are quoted, so any text round-trips.
+ */
+export function pgArray(values: readonly (string | number | null)[]) {
+  const literal = values
+    .map((v) => (v === null ? 'NULL' : `"${String(v).replace(/[\\"]/g, (c) => `\\${c}`)}"`))
+    .join(',');
+  return sql.param(`{${literal}}`);
+}
+
+/** Rows (or any value) bound as one JSON text parameter; cast with `::json` in the query. */
+export const jsonParam = (value: unknown) => sql.param(JSON.stringify(value));
+
+/**
+ * The database clock, for `updated_at`-style columns: one clock for every writer, whatever
+ * the skew between the hosts that run the apps.
+ */
+export const dbNow = (): SQL<Date> => sql<Date>`now()`;
+
+/**
+ * A timestamp as RFC 3339 UTC text, with microseconds unless `ms`, as the admin API shows it:
+ * a JS Date would cut it to milliseconds, and a keyset cursor built from that would skip rows.
+ */
+export const isoUtc = <C extends AnyColumn>(column: C, precision: 'us' | 'ms' = 'us') =>
+  sql<
+    C['_']['notNull'] extends true ? string : string | null
+  >`to_char(${column} at time zone 'UTC', ${sql.raw(
+    precision === 'us' ? `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'` : `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`,
+  )})`;
+
+/**
+ * `column = any($1)` with the values bound as ONE array parameter: an IN list would bind
+ * one parameter per value, and PostgreSQL refuses more than 65535 in a statement.
+ */
+export const anyOf = (column: AnyColumn, values: readonly string[]): SQL =>
+  sql`${column} = any(${pgArray(values)}::text[])`;
