@@ -1,3 +1,4 @@
 export * from './connection';
 export * from './settle-batch';
 export * from './settlement-cycle';
+export * from './tracing';
