@@ -147,3 +147,8 @@ export function machineCpuSeconds(): { busy: number; total: number } {
   const total = v.reduce((a, b) => a + b, 0);
   return { busy: (total - idle) / CLOCK_TICKS, total: total / CLOCK_TICKS };
 }
+
+/** CPU seconds (user + system) one process has used so far, 0 when it is gone. */
+export function processCpuSeconds(pid: number): number {
+  return (readStat(pid)?.ticks ?? 0) / CLOCK_TICKS;
+}

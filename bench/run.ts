@@ -8,13 +8,11 @@
  *   workflow-per-transaction - the common Temporal pattern: one workflow per message
  * then a `comparison` line with the ratios. Latency: produce time (loadgen) to settled_at.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import postgres from 'postgres';
 import { sql } from 'drizzle-orm';
 import { createDatabase, type Database } from '@settlement/db';
 import { registerCodecs } from '@settlement/kafka';
@@ -28,6 +26,7 @@ import {
   type Child,
 } from '../scripts/apps-runner';
 import { cpuDelta, machineCpuSeconds, sampleCpu, type CpuTargets } from './cpu';
+import { freshDatabase } from './fresh-database';
 
 type Scenario = 'micro-batch' | 'ledger-ceiling' | 'paced' | 'workflow-per-transaction' | 'backlog';
 
@@ -45,31 +44,6 @@ const STACK_PIDS = process.env.STACK_STATE_DIR
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const say = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freshDatabase(
-  label: string,
-): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
-  const name = `bench_${label}_${randomBytes(3).toString('hex')}`;
-  const admin = postgres(BASE_URL, { max: 1, onnotice: () => undefined });
-  await admin.unsafe(`create database "${name}"`);
-  await admin.end();
-  const url = BASE_URL.replace(/\/[^/?]+(\?|$)/, `/${name}$1`);
-  const r = spawnSync('npx', ['drizzle-kit', 'migrate'], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: url },
-    stdio: 'ignore',
-  });
-  if (r.status !== 0) throw new Error('migration failed');
-  return {
-    name,
-    url,
-    drop: async () => {
-      const a = postgres(BASE_URL, { max: 1, onnotice: () => undefined });
-      await a.unsafe(`drop database if exists "${name}" with (force)`);
-      await a.end();
-    },
-  };
-}
 
 async function createTopics(kafka: Kafka, label: string) {
   const s = `${label}-${randomBytes(3).toString('hex')}`;
@@ -188,7 +162,7 @@ async function scenario(
     backlog: 'bl',
   }[name];
   const apps = name === 'micro-batch' || name === 'paced' || name === 'backlog';
-  const db = await freshDatabase(label);
+  const db = await freshDatabase(BASE_URL, label);
   const topics = await createTopics(kafka, label);
   const handle = createDatabase({ url: db.url, poolMax: 4, applicationName: 'bench' });
   const env: NodeJS.ProcessEnv = {

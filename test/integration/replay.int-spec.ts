@@ -381,6 +381,39 @@ describe('compliance replay on the real stack', () => {
     ]);
   });
 
+  it('shares one rate budget between concurrent replays', async () => {
+    const startedAt = Date.now();
+    const ids = await Promise.all(
+      [0, 1].map(async () => {
+        const res = await http
+          .post('/admin/replays')
+          .set(auth)
+          .send({ topic: bigTopic, from: { offset: '0' }, to: { offset: '300' }, mode: 'verify' });
+        expect(res.status).toBe(202);
+        return res.body.replayId as string;
+      }),
+    );
+    const done = await Promise.all(
+      ids.map((id) =>
+        waitFor('replay to complete', async () => {
+          const r = await http.get(`/admin/replays/${id}`).set(auth);
+          return r.body.status === 'COMPLETED'
+            ? (r.body as { counts: { read: number } })
+            : undefined;
+        }),
+      ),
+    );
+    const seconds = (Date.now() - startedAt) / 1000;
+    const read = done.reduce((n, r) => n + r.counts.read, 0);
+    process.stdout.write(
+      `2 replays read ${read} messages in ${seconds.toFixed(1)} s under one budget of 100/s (${(read / seconds).toFixed(0)}/s)\n`,
+    );
+    expect(read).toBe(600);
+    // Six chunks of 100 take turns at 100 messages per second in total (the first one is free):
+    // at least 5 s. Each replay pacing itself alone at 100/s would finish both in about 3 s.
+    expect(seconds).toBeGreaterThanOrEqual(5);
+  });
+
   it('survives the worker being killed half way: resumes, counts stay exact', async () => {
     await worker?.stop();
     worker = undefined;

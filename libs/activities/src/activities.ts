@@ -7,7 +7,7 @@ import {
   type SettleBatchInput,
   type SettleBatchResult,
 } from '@settlement/contracts';
-import type { Database } from '@settlement/db';
+import { reserveReplayBudget, type Database } from '@settlement/db';
 import { metrics, type Logger } from '@settlement/observability';
 import { countSettlement } from './outcome-metrics';
 import { settleBatch } from './settle-batch.activity';
@@ -103,6 +103,16 @@ export function createActivities(deps: ActivityDeps) {
       const result = await heartbeating(() => replayChunk(deps, input));
       deps.logger.debug({ ...input, readNow: result.readNow }, 'replay chunk done');
       return result;
+    },
+
+    /** How long a replay waits before its next chunk, under the budget all replays share. */
+    async reserveReplayBudget(input: {
+      messages: number;
+      maxMessagesPerSecond: number;
+    }): Promise<{ waitMs: number }> {
+      return {
+        waitMs: await reserveReplayBudget(deps.db, input.messages, input.maxMessagesPerSecond),
+      };
     },
 
     async recordReplayStatus(input: {

@@ -33,7 +33,7 @@ export interface ReplayInput {
   ranges: ReplayRange[];
   /** Messages per chunk (one activity, one database transaction). */
   chunkSize: number;
-  /** The rate limit: the workflow sleeps so that it never reads faster than this. */
+  /** The rate limit of all replays together (a budget in the database they share). */
   maxMessagesPerSecond: number;
   /** Carried over continueAsNew: where each partition stands (next offset to read). */
   next?: Record<string, string>;

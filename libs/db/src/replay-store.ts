@@ -128,3 +128,25 @@ export async function lockReplayStarts(tx: Pick<LedgerTx, 'execute'>): Promise<v
 export async function countRunningReplays(db: Pick<Database, '$count'>): Promise<number> {
   return db.$count(replays, eq(replays.status, 'RUNNING'));
 }
+
+/**
+ * Reserves `messages` of the one replay rate budget (`messagesPerSecond`, shared by all replays
+ * of every worker): moves the budget's clock on by messages / rate from max(now, its time) and
+ * answers how long to wait before reading, in ms (0 when the budget is free). A reservation
+ * retried after a lost answer only slows replays down, never speeds them up.
+ */
+export async function reserveReplayBudget(
+  db: Pick<Database, 'execute'>,
+  messages: number,
+  messagesPerSecond: number,
+): Promise<number> {
+  const seconds = messages / messagesPerSecond;
+  const [row] = await db.execute<{ waitMs: number }>(sql`
+    update replay_rate_budget
+    set next_free_at = greatest(next_free_at, clock_timestamp()) + ${seconds}::float8 * interval '1 second'
+    where id = 1
+    returning extract(epoch from next_free_at - clock_timestamp())::float8 * 1000
+      - ${seconds * 1000}::float8 as "waitMs"`);
+  if (!row) throw new Error('replay_rate_budget has no row: apply the migrations');
+  return Math.max(0, Math.ceil(Number(row.waitMs)));
+}

@@ -11,6 +11,7 @@ import {
   jsonb,
   pgTable,
   primaryKey,
+  smallint,
   text,
   timestamp,
   uniqueIndex,
@@ -88,8 +89,8 @@ export const transactions = pgTable(
       'transactions_reason_matches_status',
       sql`(${t.status} = 'SETTLED' and ${t.reason} is null) or (${t.status} = 'REJECTED' and ${t.reason} is not null)`,
     ),
-    index('transactions_batch_idx').on(t.batchId),
-    index('transactions_debit_account_idx').on(t.debitAccount, t.settledAt),
+    // No index by batch or by debit account: no query reads the table that way, and every
+    // index costs each settled transaction an entry (migration 0011, docs/benchmarks.md).
     // Settlement cycles select their window by settlement time.
     index('transactions_settled_at_idx').on(t.settledAt),
   ],
@@ -499,4 +500,18 @@ export const deadLetterRedrives = pgTable(
     ),
     index('dead_letter_redrives_created_idx').on(t.createdAt, t.id),
   ],
+);
+
+/**
+ * One rate budget shared by every running replay (REPLAY_MAX_MESSAGES_PER_SECOND, all replays
+ * together): the moment from which the next chunk of any replay may read. A single row, moved
+ * forward by each reservation (libs/activities replay-budget).
+ */
+export const replayRateBudget = pgTable(
+  'replay_rate_budget',
+  {
+    id: smallint('id').primaryKey(),
+    nextFreeAt: timestamp('next_free_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [check('replay_rate_budget_one_row', sql`${t.id} = 1`)],
 );

@@ -1,4 +1,5 @@
 export * from './connection';
 export * from './settle-batch';
 export * from './settlement-cycle';
+export * from './replay';
 export * from './tracing';

@@ -13,6 +13,7 @@ import {
   WORKFLOW_TYPES,
   type SettlementCycleInput,
 } from '@settlement/contracts';
+import type { settlementCycle } from '@settlement/workflows';
 
 export interface CycleScheduleSettings {
   /** The source topic: it scopes the Schedule and the cycles' workflow ids. */
@@ -81,7 +82,7 @@ export async function startSettlementCycle(
 ): Promise<{ workflowId: string; alreadyStarted: boolean }> {
   const workflowId = cycleWorkflowId(settings.topic, cutoff);
   try {
-    await client.workflow.start(WORKFLOW_TYPES.settlementCycle, {
+    await client.workflow.start<typeof settlementCycle>(WORKFLOW_TYPES.settlementCycle, {
       taskQueue: settings.taskQueue,
       workflowId,
       args: [{ cutoff: cutoff.toISOString(), requestedBy } satisfies SettlementCycleInput],

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { ReplayInput, ReplayRange } from '@settlement/activities';
 import { readPartitionRange } from '@settlement/records';
 import type { AdminConfig, KafkaConfig, TemporalConfig } from '@settlement/config';
-import { replayStartAttributes, replaySummary, WORKFLOW_TYPES } from '@settlement/contracts';
+import { replayWorkflowId, startReplay } from '@settlement/temporal';
 import {
   countRunningReplays,
   lockReplayStarts,
@@ -139,7 +139,7 @@ export class ReplayUseCases {
     }
     const ranges = await this.resolve(topic, cmd);
     const replayId = `rpl-${randomBytes(8).toString('hex')}`;
-    const workflowId = `replay-${replayId}`;
+    const workflowId = replayWorkflowId(replayId);
     const input: ReplayInput = {
       replayId,
       topic,
@@ -169,14 +169,12 @@ export class ReplayUseCases {
         outcome: 'SUCCESS',
         statusCode: 202,
       });
-      await this.temporal.workflow.start(WORKFLOW_TYPES.replayRange, {
-        taskQueue: this.config.TEMPORAL_TASK_QUEUE,
-        workflowId,
-        args: [input],
-        typedSearchAttributes: replayStartAttributes(replayId, topic),
-        staticSummary: replaySummary(replayId, topic, cmd.mode, input.ranges),
-        staticDetails: `requested by ${caller.principal.name}`,
-      });
+      await startReplay(
+        this.temporal,
+        this.config.TEMPORAL_TASK_QUEUE,
+        input,
+        caller.principal.name,
+      );
     });
     return { replayId, workflowId, topic, mode: cmd.mode, ranges };
   }
