@@ -52,18 +52,20 @@ const FLAP_CYCLES = num('SCALING_FLAP_CYCLES', 4);
 const FLAP_ON_SEC = num('SCALING_FLAP_ON_SEC', 15);
 const FLAP_PERIOD_SEC = num('SCALING_FLAP_PERIOD_SEC', 40);
 const ACCOUNTS = num('SCALING_ACCOUNTS', 2000);
-/**
- * Local processes per Deployment at most: what 2 cores carry beside the stack. One ingest
- * process by default: with two, the rebalance in the middle of the burst left partitions that
- * were paused for backpressure paused for good (kafkajs keeps a pause across a rebalance,
- * ingest's flow control forgot it), so their lag never drained and ingest could not return
- * to 0 (docs/operations.md, "Measured"). KEDA's and the HPA's decisions (spec.replicas) do not
- * depend on how many processes play the pods; SCALING_LOCAL_MAX_INGEST=2 runs two.
- */
+/** Local processes per Deployment at most: what 2 cores carry beside the stack. */
 const LOCAL_MAX: Record<App, number> = {
-  ingest: num('SCALING_LOCAL_MAX_INGEST', 1),
+  ingest: num('SCALING_LOCAL_MAX_INGEST', 2),
   worker: num('SCALING_LOCAL_MAX_WORKER', 2),
 };
+/**
+ * Batch size cap of the local ingest processes. Ingest commits a batch once its workflow has
+ * started, so it takes up to MAX_IN_FLIGHT_BATCHES_PER_PARTITION x partitions batches (16 here)
+ * off the lag at once: with the default 5,000 that is 80,000 messages, the whole burst, gone
+ * from the lag within seconds, before the HPA's next sync (every 15 s) could see it. 1,000
+ * leaves most of the burst in the lag until the workers settle batches, as a burst larger than
+ * the in-flight window does in production.
+ */
+const LOCAL_BATCH_MAX_SIZE = num('SCALING_LOCAL_BATCH_MAX_SIZE', 1000);
 const EXPECTED = {
   ingest: num('SCALING_EXPECT_INGEST', 4),
   worker: num('SCALING_EXPECT_WORKER', 2),
@@ -72,6 +74,29 @@ const WAIT_ZERO_SEC = num('SCALING_WAIT_ZERO_SEC', 600);
 
 const say = (s: string) => process.stderr.write(`[scaling] ${new Date().toISOString()} ${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * SIGINT or SIGTERM (Ctrl-C, or scaling:run stopped) ends the run at the next step through
+ * the same clean-up as a failure: triggers and Secret put back, the run's database and topics
+ * dropped, local processes stopped. A second signal kills at once.
+ */
+let stopRequested: string | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    stopRequested = signal;
+    say(`${signal}: stopping after the current step`);
+  });
+
+/** A wait of the scenario's own steps, which a stop request cuts short. */
+async function step(ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    if (stopRequested) throw new Error(`stopped by ${stopRequested}`);
+    const left = until - Date.now();
+    if (left <= 0) return;
+    await sleep(Math.min(500, left));
+  }
+}
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- Kubernetes objects are untyped JSON */
 type Obj = any;
@@ -317,6 +342,7 @@ async function main(): Promise<void> {
     KAFKA_OUTCOME_TOPIC: run.topics.out,
     KAFKA_GROUP_ID: run.group,
     TEMPORAL_TASK_QUEUE: run.taskQueue,
+    BATCH_MAX_SIZE: String(LOCAL_BATCH_MAX_SIZE),
   });
 
   const started = Date.now();
@@ -401,7 +427,7 @@ async function main(): Promise<void> {
     while (!ok()) {
       if (Date.now() > deadline)
         throw new Error(`timed out after ${limitSec}s waiting for ${what}`);
-      await sleep(1000);
+      await step(1000);
     }
   };
   const bothZero = () => replicas.ingest === 0 && replicas.worker === 0;
@@ -433,7 +459,7 @@ async function main(): Promise<void> {
     await waitUntil('both Deployments at 0 after the warm-up', bothZero, WAIT_ZERO_SEC);
 
     enter('idle', 'no traffic: both Deployments at 0');
-    await sleep(IDLE_SEC * 1000);
+    await step(IDLE_SEC * 1000);
 
     enter('burst', `${BURST} messages published as fast as possible`);
     const burst = await publish(producer, () => gen.next(), { topic: run.topics.tx, count: BURST });
@@ -459,7 +485,7 @@ async function main(): Promise<void> {
 
     enter('drain', 'traffic stops: scale-in, then 0 after the cooldown');
     await waitUntil('both Deployments back to 0', bothZero, WAIT_ZERO_SEC);
-    await sleep(2 * SAMPLE_SEC * 1000);
+    await step(2 * SAMPLE_SEC * 1000);
 
     // Lag climbs by ~3 thresholds while publishing, then drains: it swings around the threshold.
     const flapRate = Math.round(
@@ -476,12 +502,12 @@ async function main(): Promise<void> {
         rate: flapRate,
         durationMs: FLAP_ON_SEC * 1000,
       });
-      await sleep(Math.max(0, cycleEnd - Date.now()));
+      await step(Math.max(0, cycleEnd - Date.now()));
     }
 
     enter('final-drain', 'traffic stops again');
     await waitUntil('both Deployments back to 0', bothZero, WAIT_ZERO_SEC);
-    await sleep(2 * SAMPLE_SEC * 1000);
+    await step(2 * SAMPLE_SEC * 1000);
   } catch (err) {
     failed = err;
   } finally {

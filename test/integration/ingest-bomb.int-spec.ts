@@ -9,6 +9,7 @@ const MiB = 1024 * 1024;
 const BOUND = 4 * MiB;
 /** Each bomb: one record that a few KiB of zstd or gzip expand into. */
 const BOMB_BYTES = 48 * MiB;
+const TOKEN = 'bomb-test-operator-token-0123456789';
 
 /**
  * Decompression bombs from a producer that is not kafkajs (Apache Kafka's Java producer), on
@@ -23,7 +24,11 @@ describe('ingest and compressed record batches beyond the decompressed-size boun
   beforeAll(async () => {
     pipeline = await openPipeline('bomb', {
       partitions: 1,
-      extra: { KAFKA_MAX_DECOMPRESSED_BATCH_BYTES: String(BOUND), LOG_LEVEL: 'warn' },
+      extra: {
+        KAFKA_MAX_DECOMPRESSED_BATCH_BYTES: String(BOUND),
+        LOG_LEVEL: 'warn',
+        ADMIN_TOKEN: TOKEN,
+      },
     });
     ingest = await pipeline.start('ingest');
     await openAccounts(pipeline.db.db, [
@@ -117,4 +122,35 @@ describe('ingest and compressed record batches beyond the decompressed-size boun
     // flat (measured: +26 MiB with an 8 MiB bound on a loaded machine).
     expect(rssAfter - rssBefore).toBeLessThan(40);
   }, 300_000);
+
+  it('a verify replay over the bombs reads the same dead letters (the worker refuses them too)', async () => {
+    const admin = await pipeline.start('admin');
+    const call = async (path: string, body?: object) => {
+      const res = await fetch(`http://127.0.0.1:${admin.port}${path}`, {
+        method: body ? 'POST' : 'GET',
+        headers: { Authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const started = await call('/admin/replays', {
+      from: { offset: '0' },
+      to: { offset: '5' },
+      mode: 'verify',
+    });
+    expect(started.status).toBe(202);
+    const replay = await waitFor(
+      'the replay',
+      async () => {
+        const r = await call(`/admin/replays/${String(started.body.replayId)}`);
+        return r.body.status === 'RUNNING' ? undefined : r.body;
+      },
+      120_000,
+    );
+    expect(replay).toMatchObject({
+      status: 'COMPLETED',
+      counts: { read: 5, deadLettered: 2 },
+      differences: 0,
+    });
+  }, 180_000);
 });

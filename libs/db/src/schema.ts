@@ -89,8 +89,8 @@ export const transactions = pgTable(
       'transactions_reason_matches_status',
       sql`(${t.status} = 'SETTLED' and ${t.reason} is null) or (${t.status} = 'REJECTED' and ${t.reason} is not null)`,
     ),
-    index('transactions_batch_idx').on(t.batchId),
-    index('transactions_debit_account_idx').on(t.debitAccount, t.settledAt),
+    // No index by batch or by debit account: no query reads the table that way, and every
+    // index costs each settled transaction an entry (migration 0011, docs/benchmarks.md).
     // Settlement cycles select their window by settlement time.
     index('transactions_settled_at_idx').on(t.settledAt),
   ],

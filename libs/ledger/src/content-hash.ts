@@ -22,5 +22,5 @@ const oneShot = (crypto as unknown as { hash?: OneShotHash }).hash;
 function sha256Hex(data: string): string {
   return oneShot
     ? oneShot('sha256', data, 'hex')
-    : crypto.createHash('sha256').update(data, 'utf8').digest('hex');
+    : crypto.createHash('sha256').update(data).digest('hex'); // a string is hashed as UTF-8
 }

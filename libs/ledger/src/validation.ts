@@ -40,10 +40,10 @@ export function decodeUtf8Strict(bytes: Uint8Array): string | undefined {
   decoder ??= new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   try {
     return decoder.decode(bytes);
-    // Stryker disable next-line BlockStatement: equivalent, an empty catch returns undefined too
   } catch {
-    return undefined;
+    // `fatal: true`: the first sequence that is not UTF-8 throws.
   }
+  return undefined;
 }
 
 /** Number of bytes of the UTF-8 encoding of `s` (a lone surrogate counts 3, as U+FFFD). */
