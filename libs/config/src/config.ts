@@ -108,6 +108,11 @@ const commonSchema = z.object({
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   /** Minimum level of the JSON log lines on stdout. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * OTLP/HTTP endpoint of a trace collector, e.g. `http://otel-collector:4318` (spans go to
+   * `<endpoint>/v1/traces`); unset: tracing off (docs/operations.md, Tracing).
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url('must be a URL').optional(),
 });
 
 const ingestSchema = z.object({
