@@ -82,7 +82,11 @@ const databaseSchema = z.object({
   DATABASE_POOL_MAX: positiveInt.default(10),
 });
 
-const appPassword = z.string().min(16, 'must be at least 16 characters').optional();
+const appPassword = z
+  .string()
+  .min(16, 'must be at least 16 characters')
+  .regex(/^[!-~]+$/, 'must be printable ASCII without spaces')
+  .optional();
 /**
  * Read by the migrate step only (`npm run db:migrate`, the migrate image): it runs as the owner
  * and then creates each app's login role, a member of the app's group role (docs/security.md).
