@@ -6,9 +6,8 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities, settleBatch } from '@settlement/activities';
 import { createLogger } from '@settlement/observability';
-import { createAdminApp } from '../../apps/admin/src/app';
-import { loadAdminConfig } from '../../apps/admin/src/config';
-import { appEnv, appLoginUrl, stackAddresses, startApp } from './support/apps';
+import { startAdmin } from './support/admin';
+import { appEnv, startApp } from './support/apps';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import {
   assertConservation,
@@ -159,23 +158,16 @@ describe('compliance replay on the real stack', () => {
     await admin.deleteTopicRecords({ topic: trimmed, partitions: [{ partition: 0, offset: '2' }] });
     await admin.disconnect();
 
-    app = await createAdminApp(
-      loadAdminConfig({
-        ...stackAddresses(),
-        DATABASE_URL: await appLoginUrl(db.url, 'admin'),
-        KAFKA_TOPIC: topic,
-        KAFKA_OUTCOME_TOPIC: topicsOut.outcomes,
-        KAFKA_DLQ_TOPIC: topicsOut.deadLetters,
-        TEMPORAL_TASK_QUEUE: taskQueue,
-        ADMIN_TOKEN: TOKEN,
-        ADMIN_READONLY_TOKENS: `ro-${TOKEN}`,
-        REPLAY_MAX_MESSAGES_PER_SECOND: '100',
-        REPLAY_SOURCE_TOPICS: [topic, bigTopic, trimmed].join(','),
-        LOG_LEVEL: 'warn',
-      }),
-    );
-    await app.init();
-    http = request(app.getHttpServer());
+    ({ app, http } = await startAdmin(db.url, {
+      KAFKA_TOPIC: topic,
+      KAFKA_OUTCOME_TOPIC: topicsOut.outcomes,
+      KAFKA_DLQ_TOPIC: topicsOut.deadLetters,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      ADMIN_TOKEN: TOKEN,
+      ADMIN_READONLY_TOKENS: `ro-${TOKEN}`,
+      REPLAY_MAX_MESSAGES_PER_SECOND: '100',
+      REPLAY_SOURCE_TOPICS: [topic, bigTopic, trimmed].join(','),
+    }));
   });
 
   afterAll(async () => {
