@@ -12,11 +12,20 @@ import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { sql } from 'drizzle-orm';
-import { createDatabase, type Database } from '@settlement/db';
+import { checkLedger, createDatabase, type Database } from '@settlement/db';
 import { registerCodecs } from '@settlement/kafka';
-import { LoadGenerator, openAccounts, publish, VALID_ONLY, waitForIds } from '@settlement/loadgen';
+import {
+  DEFAULT_FUNDING,
+  LoadGenerator,
+  openAccounts,
+  publish,
+  VALID_ONLY,
+  waitForIds,
+  type Skew,
+} from '@settlement/loadgen';
 import {
   peakRssMb,
   ROOT,
@@ -27,6 +36,7 @@ import {
 } from '../scripts/apps-runner';
 import { cpuDelta, machineCpuSeconds, sampleCpu, type CpuTargets } from './cpu';
 import { freshDatabase } from './fresh-database';
+import { fundBySql, openAccountsBySql, prefillPostings } from './prefill';
 
 type Scenario = 'micro-batch' | 'ledger-ceiling' | 'paced' | 'workflow-per-transaction' | 'backlog';
 
@@ -37,6 +47,24 @@ const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 10_000);
 /** Funding also goes one workflow per message there (~25/s): fewer accounts. */
 const PER_TX_ACCOUNTS = Number(process.env.BENCH_PER_TX_ACCOUNTS ?? 200);
 const PACED_SECONDS = Number(process.env.BENCH_PACED_SECONDS ?? 60);
+/** The sweep's knobs (docs/benchmarks.md, "How cost grows"): skew, prefilled ledger, funding. */
+const SKEW: Skew = {
+  hotCredits: process.env.BENCH_HOT_CREDIT_SHARE
+    ? {
+        accountShare: Number(process.env.BENCH_HOT_ACCOUNT_SHARE ?? 0.01),
+        creditShare: Number(process.env.BENCH_HOT_CREDIT_SHARE),
+      }
+    : undefined,
+  hotDebitShare: process.env.BENCH_HOT_DEBIT_SHARE
+    ? Number(process.env.BENCH_HOT_DEBIT_SHARE)
+    : undefined,
+};
+const PREFILL_POSTINGS = Number(process.env.BENCH_PREFILL_POSTINGS ?? 0);
+/** `sql`: accounts opened and funded set-based (no funding messages), for large account counts. */
+const FUNDING_SQL = process.env.BENCH_FUNDING === 'sql';
+const LEDGER_CHECK = process.env.BENCH_LEDGER_CHECK === '1';
+/** Stop waiting for the backlog to drain after this long and report what settled (0: wait). */
+const BACKLOG_DRAIN_SECONDS = Number(process.env.BENCH_BACKLOG_DRAIN_SECONDS ?? 0);
 const STACK_PIDS = process.env.STACK_STATE_DIR
   ? path.join(process.env.STACK_STATE_DIR, 'pids')
   : path.join(ROOT, '.stack', 'pids');
@@ -67,6 +95,16 @@ function spawnBench(file: string, env: NodeJS.ProcessEnv): Child {
   });
   const exited = new Promise<number | null>((r) => proc.on('exit', (c) => r(c)));
   return { name: file, proc, exited };
+}
+
+/** Current resident set of a process, MiB (VmRSS), or 0 when it is gone. */
+function rssMb(pid: number | undefined): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : 0;
+  } catch {
+    return 0;
+  }
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -181,14 +219,22 @@ async function scenario(
   await producer.connect();
   const runId = `b${randomBytes(3).toString('hex')}`;
   const accounts = name === 'workflow-per-transaction' ? PER_TX_ACCOUNTS : ACCOUNTS;
-  const gen = new LoadGenerator({ runId, accounts, seed: 1, mix: VALID_ONLY });
+  const gen = new LoadGenerator({ runId, accounts, seed: 1, mix: VALID_ONLY, skew: SKEW });
   const children: Child[] = [];
   try {
     // Funding waits in the topic before the apps start: a cold start with work to do.
-    await openAccounts(handle.db, gen);
-    const funding = gen.fundingMessages();
+    const setUpAt = Date.now();
+    const sqlFunded = FUNDING_SQL && name !== 'workflow-per-transaction';
+    if (sqlFunded) await openAccountsBySql(handle.db, gen);
+    else await openAccounts(handle.db, gen);
+    if (PREFILL_POSTINGS > 0) await prefillPostings(handle.db, gen, PREFILL_POSTINGS);
+    if (sqlFunded) await fundBySql(handle.db, gen, DEFAULT_FUNDING);
+    if (sqlFunded || PREFILL_POSTINGS > 0)
+      say(`${name}: ledger set up by SQL in ${Date.now() - setUpAt} ms`);
+    const funding = sqlFunded ? [] : gen.fundingMessages();
     let i = 0;
-    await publish(producer, () => funding[i++], { topic: topics.tx, count: funding.length });
+    if (funding.length > 0)
+      await publish(producer, () => funding[i++], { topic: topics.tx, count: funding.length });
     const spawnedAt = Date.now();
     let ingest: Child;
     let worker: Child | undefined;
@@ -250,9 +296,19 @@ async function scenario(
     const count = sent.sent;
     let last = 0;
     const heapPeak = { worker: 0, ingest: 0 };
+    // Resident set sampled each second once the apps run the load: flat means bounded.
+    const rss = { ingest: [] as number[], worker: [] as number[] };
     for (;;) {
       const n = (await outcomeCount(handle.db)) - baseline;
       if (n >= count) break;
+      if (BACKLOG_DRAIN_SECONDS > 0 && Date.now() - t0 > BACKLOG_DRAIN_SECONDS * 1000) {
+        say(`${name}: stopped waiting after ${BACKLOG_DRAIN_SECONDS} s, ${n}/${count} settled`);
+        break;
+      }
+      if (name === 'backlog' || Date.now() - t0 > 10_000) {
+        rss.ingest.push(rssMb(ingest.proc.pid));
+        if (worker) rss.worker.push(rssMb(worker.proc.pid));
+      }
       if (n !== last) say(`${name}: ${n}/${count} settled`);
       last = n;
       if (apps) {
@@ -316,8 +372,32 @@ async function scenario(
       };
     }
     const shape = await handle.db.execute<{ batches: string; avg: string | null }>(
-      sql`select count(*)::text as batches, round(avg(message_count))::text as avg from batches`,
+      sql`select count(*)::text as batches, round(avg(message_count))::text as avg from batches
+          where topic <> 'bench-prefill'`,
     );
+    const range = (xs: number[]) => (xs.length ? [Math.min(...xs), Math.max(...xs)] : null);
+    const sweep = {
+      batchMaxSize: Number(env.BATCH_MAX_SIZE ?? 5000),
+      ...(SKEW.hotCredits || SKEW.hotDebitShare ? { skew: SKEW } : {}),
+      ...(PREFILL_POSTINGS > 0 ? { prefilledPostings: PREFILL_POSTINGS } : {}),
+      ...(sqlFunded ? { funding: 'sql' } : {}),
+      ...(name === 'backlog' ? { backlog: count } : {}),
+      ingestRssMbRange: range(rss.ingest),
+      workerRssMbRange: range(rss.worker),
+    };
+    if (LEDGER_CHECK) {
+      const results = await checkLedger(handle.db, {
+        orphanAfterMs: 300_000,
+        outboxStaleAfterMs: 120_000,
+        sampleLimit: 3,
+      });
+      const breached = results.filter((r) => r.status === 'BREACHED');
+      for (const r of breached) say(`ledger check ${r.name}: ${r.samples.join('; ')}`);
+      extra = {
+        ...extra,
+        ledgerCheck: breached.length === 0 ? 'clean' : breached.map((r) => r.name).join(','),
+      };
+    }
     return {
       scenario: name,
       transactions: rows.length,
@@ -334,6 +414,7 @@ async function scenario(
       accounts,
       batches: Number(shape[0].batches),
       avgBatchSize: Number(shape[0].avg ?? 0),
+      ...sweep,
       ...extra,
     };
   } finally {

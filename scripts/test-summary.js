@@ -10,6 +10,7 @@ const dir = process.argv[2] || path.join(__dirname, '..', '.test-results');
 // Further tiers a caller requires (.ci/run adds the fault suite): TEST_SUMMARY_EXPECT=a.json,b.json
 const expected = [
   'unit.json',
+  'workflows.json',
   'integration.json',
   ...(process.env.TEST_SUMMARY_EXPECT || '').split(',').filter(Boolean),
 ];

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm test — the whole suite: starts the local stack if it is not up (idempotent), applies the
-# migrations, installs kustomize for the static checks, builds, runs the unit and the integration tier (both always run),
+# migrations, installs kustomize for the static checks, builds, runs the unit, workflow and integration tiers (all always run),
 # then prints one closing line "N passed, N failed" (scripts/test-summary.js).
 # Exit status: non-zero when any step or tier failed, or when no test ran.
 set -uo pipefail
@@ -44,6 +44,12 @@ timeout 900 bash scripts/tools/install-kustomize.sh >/dev/null || fail_step kust
 
 step "unit tests"
 timeout "${UNIT_TIMEOUT:-1800}" npx jest --config jest.config.js --ci --json --outputFile="$RESULTS/unit.json" || status=1
+
+# The workflow tier: the workflows on a dev server of their own (the cached Temporal CLI),
+# activities stubbed; no Kafka or PostgreSQL.
+step "workflow tests"
+timeout "${WORKFLOW_TIMEOUT:-900}" npx jest --config jest.workflows.config.js --ci --runInBand --forceExit \
+  --json --outputFile="$RESULTS/workflows.json" || status=1
 
 step "integration tests"
 timeout "${INTEGRATION_TIMEOUT:-3000}" npx jest --config jest.integration.config.js --ci --runInBand --forceExit \

@@ -2,9 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { sql } from 'drizzle-orm';
 import request from 'supertest';
-import { createAdminApp } from '../../apps/admin/src/app';
-import { loadAdminConfig } from '../../apps/admin/src/config';
-import { stackAddresses, appLoginUrl } from './support/apps';
+import { startAdmin } from './support/admin';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { count } from './support/fixtures';
 import { registeredRoutes, type Route } from './support/routes';
@@ -38,16 +36,10 @@ describe('admin authentication: deny by default over every registered route', ()
 
   beforeAll(async () => {
     db = await createTestDatabase('admin-auth');
-    const config = loadAdminConfig({
-      ...stackAddresses(),
-      DATABASE_URL: await appLoginUrl(db.url, 'admin'),
+    ({ app, http } = await startAdmin(db.url, {
       ADMIN_TOKEN: OPERATOR,
       ADMIN_READONLY_TOKENS: `auditor:${READER}`,
-      LOG_LEVEL: 'warn',
-    });
-    app = await createAdminApp(config);
-    await app.init();
-    http = request(app.getHttpServer());
+    }));
     routes = registeredRoutes(app);
   });
 

@@ -3,9 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import request from 'supertest';
-import { createAdminApp } from '../../apps/admin/src/app';
-import { loadAdminConfig } from '../../apps/admin/src/config';
-import { stackAddresses, appLoginUrl } from './support/apps';
+import { startAdmin } from './support/admin';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { createTopics, testKafka } from './support/kafka';
 import { registeredRoutes, type Route } from './support/routes';
@@ -152,9 +150,7 @@ describe('admin API under generated hostile input (every route of the router)', 
     await kafkaAdmin.connect();
     topic = (await createTopics(kafkaAdmin, 'fuzz', 1)).transactions;
     await kafkaAdmin.disconnect();
-    const config = loadAdminConfig({
-      ...stackAddresses(),
-      DATABASE_URL: await appLoginUrl(db.url, 'admin'),
+    ({ app, http } = await startAdmin(db.url, {
       KAFKA_TOPIC: topic,
       KAFKA_GROUP_ID: `${topic}-group`,
       TEMPORAL_TASK_QUEUE: uniqueTaskQueue('it-fuzz'),
@@ -162,10 +158,7 @@ describe('admin API under generated hostile input (every route of the router)', 
       // The property throws thousands of requests with one token: no rate limit here.
       ADMIN_RATE_LIMIT_PER_MINUTE: '1000000',
       LOG_LEVEL: 'fatal',
-    });
-    app = await createAdminApp(config);
-    await app.init();
-    http = request(app.getHttpServer());
+    }));
     routes = registeredRoutes(app);
   });
 

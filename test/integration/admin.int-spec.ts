@@ -5,9 +5,8 @@ import request from 'supertest';
 import { Kafka, logLevel } from 'kafkajs';
 import { settleBatch } from '@settlement/activities';
 import { isConsumptionPaused, recordPendingBatch } from '@settlement/db';
-import { createAdminApp } from '../../apps/admin/src/app';
 import { loadAdminConfig } from '../../apps/admin/src/config';
-import { stackAddresses, appLoginUrl } from './support/apps';
+import { startAdmin } from './support/admin';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { batch, count, openAccounts, startPartition } from './support/fixtures';
 
@@ -41,19 +40,13 @@ describe('admin API on the real stack', () => {
       topics: [{ topic, numPartitions: 2, replicationFactor: 1 }],
     });
     await admin.disconnect();
-    const config = loadAdminConfig({
-      ...stackAddresses(),
-      DATABASE_URL: await appLoginUrl(db.url, 'admin'),
+    ({ app, http } = await startAdmin(db.url, {
       KAFKA_TOPIC: topic,
       KAFKA_GROUP_ID: group,
       ADMIN_TOKEN: OPERATOR,
       ADMIN_OPERATOR_TOKENS: `ops-two:${OPERATOR2}`,
       ADMIN_READONLY_TOKENS: `auditor:${READER}`,
-      LOG_LEVEL: 'warn',
-    });
-    app = await createAdminApp(config);
-    await app.init();
-    http = request(app.getHttpServer());
+    }));
   });
 
   afterAll(async () => {

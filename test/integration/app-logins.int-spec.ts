@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
-import { APP_LOGINS } from '@settlement/db';
+import { APP_LOGINS, scramVerifier } from '@settlement/db';
 import { openPipeline, waitFor, type Pipeline, type RunningApp } from './support/apps';
 import { openAccounts, txValue } from './support/fixtures';
 
@@ -122,6 +122,24 @@ describe('each app connects with its own least-privilege login role', () => {
     };
     process.stdout.write(`ingest connection: ${JSON.stringify(outcomes)}\n`);
     for (const code of Object.values(outcomes)) expect(code).toBe('42501');
+  });
+
+  it('sets passwords as the SCRAM verifier PostgreSQL itself derives (the password never sent)', async () => {
+    const role = `it_scram_${Date.now().toString(36)}`;
+    const password = 'Correct-Horse-Battery-9!';
+    const client = pipeline.db.client;
+    await client.begin(async (tx) => {
+      await tx.unsafe(`set local password_encryption = 'scram-sha-256'`);
+      await tx.unsafe(`create role ${role} nologin password '${password}'`);
+    });
+    try {
+      const [{ stored }] = await client<{ stored: string }[]>`
+        select rolpassword as stored from pg_authid where rolname = ${role}`;
+      const [, iterations, salt] = /^SCRAM-SHA-256\$(\d+):([^$]+)\$/.exec(stored)!;
+      expect(scramVerifier(password, Buffer.from(salt, 'base64'), Number(iterations))).toBe(stored);
+    } finally {
+      await client.unsafe(`drop role ${role}`);
+    }
   });
 
   it('refuses the worker connection rewriting history, the triggers and the audit', async () => {

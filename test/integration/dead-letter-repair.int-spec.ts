@@ -319,7 +319,10 @@ describe('dead-letter repair (built ingest + worker, admin API, real stack)', ()
     expect(done.counts).toEqual({ matched: open, resubmitted: open, skipped: 0, published: open });
     // Visible in the Temporal Web UI: summary, status attribute, progress sentence.
     const temporal = await temporalClient();
-    const described = await temporal.workflow.getHandle(started.body.workflowId).describe();
+    // The row says COMPLETED from the workflow's last activity; the run closes right after.
+    const handle = temporal.workflow.getHandle(started.body.workflowId);
+    await handle.result();
+    const described = await handle.describe();
     expect(described.status.name).toBe('COMPLETED');
     expect(described.typedSearchAttributes.get(SEARCH_ATTRIBUTES.status)).toBe('COMPLETED');
     expect(await described.staticSummary()).toMatch(

@@ -23,6 +23,7 @@ const op2 = { Authorization: `Bearer ${OPERATOR2}` };
 const ro = { Authorization: `Bearer ${READER}` };
 
 type Operation = {
+  requestBody?: { content: Record<string, { schema: unknown }> };
   responses: Record<string, { content?: Record<string, { schema: unknown }> }>;
 };
 type Document = {
@@ -281,6 +282,12 @@ describe('OpenAPI document against the real answers of every route', () => {
       return res;
     };
     for (const [method, pattern, path, body] of steps) {
+      // The request bodies a client would send, against the document's request schemas.
+      if (body !== undefined) {
+        const operation = doc.paths[documentPath(pattern)][method.toLowerCase()];
+        const validate = validatorFor(operation.requestBody?.content['application/json'].schema);
+        if (!validate(body)) wrong.push(`${method} ${pattern} request: ${ajvText(validate)}`);
+      }
       const res = record(method, pattern, await send(method, path, op, body));
       const started = res.body as {
         workflowId?: string;

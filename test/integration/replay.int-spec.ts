@@ -1,8 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { sql } from 'drizzle-orm';
 import request from 'supertest';
@@ -10,9 +6,8 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities, settleBatch } from '@settlement/activities';
 import { createLogger } from '@settlement/observability';
-import { createAdminApp } from '../../apps/admin/src/app';
-import { loadAdminConfig } from '../../apps/admin/src/config';
-import { stackAddresses, appLoginUrl } from './support/apps';
+import { startAdmin } from './support/admin';
+import { appEnv, startApp } from './support/apps';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import {
   assertConservation,
@@ -23,7 +18,6 @@ import {
   type TxSpec,
 } from './support/fixtures';
 
-const ROOT = path.resolve(__dirname, '../..');
 const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const TEMPORAL = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
 const TOKEN = `op-${randomBytes(16).toString('hex')}`;
@@ -164,23 +158,16 @@ describe('compliance replay on the real stack', () => {
     await admin.deleteTopicRecords({ topic: trimmed, partitions: [{ partition: 0, offset: '2' }] });
     await admin.disconnect();
 
-    app = await createAdminApp(
-      loadAdminConfig({
-        ...stackAddresses(),
-        DATABASE_URL: await appLoginUrl(db.url, 'admin'),
-        KAFKA_TOPIC: topic,
-        KAFKA_OUTCOME_TOPIC: topicsOut.outcomes,
-        KAFKA_DLQ_TOPIC: topicsOut.deadLetters,
-        TEMPORAL_TASK_QUEUE: taskQueue,
-        ADMIN_TOKEN: TOKEN,
-        ADMIN_READONLY_TOKENS: `ro-${TOKEN}`,
-        REPLAY_MAX_MESSAGES_PER_SECOND: '100',
-        REPLAY_SOURCE_TOPICS: [topic, bigTopic, trimmed].join(','),
-        LOG_LEVEL: 'warn',
-      }),
-    );
-    await app.init();
-    http = request(app.getHttpServer());
+    ({ app, http } = await startAdmin(db.url, {
+      KAFKA_TOPIC: topic,
+      KAFKA_OUTCOME_TOPIC: topicsOut.outcomes,
+      KAFKA_DLQ_TOPIC: topicsOut.deadLetters,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      ADMIN_TOKEN: TOKEN,
+      ADMIN_READONLY_TOKENS: `ro-${TOKEN}`,
+      REPLAY_MAX_MESSAGES_PER_SECOND: '100',
+      REPLAY_SOURCE_TOPICS: [topic, bigTopic, trimmed].join(','),
+    }));
   });
 
   afterAll(async () => {
@@ -417,27 +404,14 @@ describe('compliance replay on the real stack', () => {
   it('survives the worker being killed half way: resumes, counts stay exact', async () => {
     await worker?.stop();
     worker = undefined;
-    const script = path.join(tmpdir(), `replay-worker-${hex()}.js`);
-    writeFileSync(script, childWorkerSource());
-    const env = {
-      ...process.env,
-      IT_DATABASE_URL: db.url,
-      IT_TASK_QUEUE: taskQueue,
-      IT_OUTCOMES: topicsOut.outcomes,
-      IT_DLQ: topicsOut.deadLetters,
-      IT_ROOT: ROOT,
-    };
-    const spawnWorker = async (): Promise<ChildProcess> => {
-      const child = spawn(process.execPath, [script], {
-        env,
-        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-      });
-      await new Promise<void>((resolve, reject) => {
-        child.once('message', () => resolve());
-        child.once('exit', (code) => reject(new Error(`worker exited ${code}`)));
-      });
-      return child;
-    };
+    // The built worker app (npm run build), as production runs it, in a process of its own.
+    const workerEnv = appEnv({
+      databaseUrl: db.url,
+      topics: { transactions: topic, ...topicsOut },
+      taskQueue,
+      groupId: `it-replay-worker-${hex()}`,
+    });
+    const spawnWorker = () => startApp('worker', workerEnv, { label: 'replay-kill' });
     const first = await spawnWorker();
     const postings = await count(db.db, 'postings');
     const started = await http
@@ -450,8 +424,7 @@ describe('compliance replay on the real stack', () => {
       const r = await http.get(`/admin/replays/${id}`).set(auth);
       return r.body.counts.read > 0 ? true : undefined;
     });
-    first.kill('SIGKILL');
-    await new Promise((r) => first.once('exit', r));
+    await first.kill();
     const mid = (await http.get(`/admin/replays/${id}`).set(auth)).body;
     expect(mid.status).toBe('RUNNING');
     expect(mid.counts.read).toBeLessThan(300);
@@ -472,58 +445,7 @@ describe('compliance replay on the real stack', () => {
       expect(await count(db.db, 'transactions', sql`id like 'big-%'`)).toBe(300);
       await assertConservation(db.db);
     } finally {
-      second.kill('SIGTERM');
-      await new Promise((r) => second.once('exit', r));
+      await second.stop();
     }
   });
 });
-
-/** A worker in its own process (TypeScript compiled on the fly by @swc/core), killable. */
-function childWorkerSource(): string {
-  return `
-const fs = require('fs');
-const path = require('path');
-const Module = require('module');
-const root = process.env.IT_ROOT;
-const { transformSync } = require(require.resolve('@swc/core', { paths: [root] }));
-const resolve = Module._resolveFilename;
-Module._resolveFilename = function (request, ...rest) {
-  const m = /^@settlement\\/([a-z]+)$/.exec(request);
-  return resolve.call(this, m ? path.join(root, 'libs', m[1], 'src') : request, ...rest);
-};
-require.extensions['.ts'] = function (module, filename) {
-  const out = transformSync(fs.readFileSync(filename, 'utf8'), {
-    filename,
-    jsc: { target: 'es2022', parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true } },
-    module: { type: 'commonjs' },
-  });
-  module._compile(out.code, filename);
-};
-const req = (p) => require(require.resolve(p, { paths: [root] }));
-(async () => {
-  const { NativeConnection, Worker, Runtime, DefaultLogger } = req('@temporalio/worker');
-  const { Kafka, logLevel } = req('kafkajs');
-  const { createActivities } = require(path.join(root, 'libs/activities/src'));
-  const { createDatabase } = require(path.join(root, 'libs/db/src'));
-  const { createLogger } = require(path.join(root, 'libs/observability/src'));
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  const kafka = new Kafka({ clientId: 'it-child-worker', brokers: (process.env.KAFKA_BROKERS || '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
-  const producer = kafka.producer();
-  await producer.connect();
-  const database = createDatabase({ url: process.env.IT_DATABASE_URL, poolMax: 4 });
-  const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS || '127.0.0.1:7233' });
-  const worker = await Worker.create({
-    connection,
-    taskQueue: process.env.IT_TASK_QUEUE,
-    workflowsPath: path.join(root, 'libs/workflows/src/index.ts'),
-    activities: createActivities({ db: database.db, producer, kafka, topics: { outcomes: process.env.IT_OUTCOMES, deadLetters: process.env.IT_DLQ }, logger: createLogger('it-child-worker', 'warn') }),
-  });
-  const running = worker.run();
-  process.send('ready');
-  await running;
-  await producer.disconnect();
-  await database.close();
-  process.exit(0);
-})().catch((err) => { process.stderr.write(String(err && err.stack || err) + '\\n'); process.exit(1); });
-`;
-}

@@ -11,7 +11,8 @@ import {
   type SettleBatchInput,
   type SettleBatchResult,
 } from '@settlement/contracts';
-import { startSettleBatch } from '@settlement/temporal';
+import { startSettleBatch, tracingWorkerOptions } from '@settlement/temporal';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../../apps/worker/src/workflow-bundle';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import {
   assertConservation,
@@ -141,6 +142,16 @@ describe('settleBatch workflow on the real Temporal dev server', () => {
     // Exported with `temporal workflow show --output json` from a run of the test above.
     const history = historyFromJSON(JSON.parse(fs.readFileSync(HISTORY_FIXTURE, 'utf8')));
     await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, 'fixture');
+    // As the production bundle holds them: with the OpenTelemetry workflow interceptors.
+    await Worker.runReplayHistory(
+      {
+        workflowsPath: WORKFLOWS_PATH,
+        interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES },
+        sinks: tracingWorkerOptions().sinks,
+      },
+      history,
+      'fixture-with-tracing',
+    );
   });
 
   it('refuses a second start of the same batch and leaves the ledger untouched', async () => {

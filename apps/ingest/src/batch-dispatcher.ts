@@ -1,8 +1,8 @@
-import type { Admin, Consumer } from 'kafkajs';
+import type { Admin, Consumer, KafkaMessage } from 'kafkajs';
 import type { Client } from '@temporalio/client';
 import { settleBatchWorkflowId } from '@settlement/contracts';
 import { ensureCursor, recordPendingBatch, type Database } from '@settlement/db';
-import { metrics, recordColdStart } from '@settlement/observability';
+import { contextFromHeaders, inSpan, metrics, recordColdStart } from '@settlement/observability';
 import type { Logger } from '@settlement/platform';
 import { startSettleBatch } from '@settlement/temporal';
 import type { IngestAppConfig } from './config';
@@ -90,14 +90,22 @@ export class BatchDispatcher {
     const stopTimer = metrics.workflowStartLatency.startTimer();
     let started;
     try {
-      started = await this.retry(s, closed.epoch, 'workflow start', () =>
-        // A redelivered batch is refused by Temporal (alreadyStarted), which is what we need.
-        startSettleBatch(
-          this.deps.temporal,
-          config.TEMPORAL_TASK_QUEUE,
-          staged ? { ...input, messages: undefined } : input,
-          messages.length - input.deadLettered,
-        ),
+      // One trace per batch from here (continuing the producer's, when its first message
+      // carries one) through the workflow start to the workflow, its activities and commit.
+      started = await inSpan(
+        'ingest batch',
+        { 'settlement.batch_id': input.batchId, 'messaging.batch.message_count': messages.length },
+        () =>
+          this.retry(s, closed.epoch, 'workflow start', () =>
+            // A redelivered batch is refused by Temporal (alreadyStarted), which is what we need.
+            startSettleBatch(
+              this.deps.temporal,
+              config.TEMPORAL_TASK_QUEUE,
+              staged ? { ...input, messages: undefined } : input,
+              messages.length - input.deadLettered,
+            ),
+          ),
+        contextFromHeaders(traceHeaders(messages[0])),
       );
     } finally {
       stopTimer();
@@ -171,4 +179,14 @@ export class BatchDispatcher {
     if (!p || p.offset === '-1' || p.offset === '') return undefined;
     return BigInt(p.offset);
   }
+}
+
+/** The W3C trace headers of a Kafka message as text. */
+function traceHeaders(m: KafkaMessage | undefined): Record<string, string | undefined> {
+  const text = (name: string) => {
+    const v = m?.headers?.[name];
+    const first = Array.isArray(v) ? v[0] : v;
+    return first === undefined ? undefined : first.toString();
+  };
+  return { traceparent: text('traceparent'), tracestate: text('tracestate') };
 }

@@ -4,11 +4,16 @@
  */
 import { writeFileSync } from 'node:fs';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { WORKFLOW_BUNDLE_PATH, WORKFLOWS_PATH } from './workflow-bundle';
+import {
+  WORKFLOW_BUNDLE_PATH,
+  WORKFLOW_INTERCEPTOR_MODULES,
+  WORKFLOWS_PATH,
+} from './workflow-bundle';
 
 async function main(): Promise<void> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
     logger: new DefaultLogger('WARN'),
   });
   writeFileSync(WORKFLOW_BUNDLE_PATH, code);

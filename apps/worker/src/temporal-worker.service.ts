@@ -22,7 +22,7 @@ import type {
 } from '@settlement/config';
 import type { DatabaseHandle } from '@settlement/db';
 import { createActivities } from '@settlement/activities';
-import { connectionOptions } from '@settlement/temporal';
+import { connectionOptions, tracingWorkerOptions } from '@settlement/temporal';
 import { addMetricsSource, recordColdStart } from '@settlement/observability';
 import { workflowBundle } from './workflow-bundle';
 import { CONFIG, DATABASE, KAFKA, LOGGER, type Logger } from '@settlement/platform';
@@ -91,6 +91,7 @@ export class TemporalWorkerService implements OnApplicationBootstrap, BeforeAppl
       // (dead) sticky queue before any worker gets it: 1 s instead of the default 10 s (a busy live
       // worker missing it costs a replay of a short history elsewhere).
       stickyQueueScheduleToStartTimeout: '1s',
+      ...tracingWorkerOptions(),
     });
     this.running = this.worker.run();
     this.watchFirstPoll(this.worker);

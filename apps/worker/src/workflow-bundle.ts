@@ -5,6 +5,15 @@ import * as path from 'node:path';
 export const WORKFLOWS_PATH = require.resolve('../../../libs/workflows/src');
 
 /**
+ * Bundled with the workflows: OpenTelemetry spans of each workflow run, its activities
+ * scheduled with the trace context in their headers. With tracing off the spans go to a no-op
+ * sink (temporal-worker.service.ts); the bundle is the same either way.
+ */
+export const WORKFLOW_INTERCEPTOR_MODULES = [
+  require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
+];
+
+/**
  * The workflow bundle `npm run build` writes (bundle-workflows.ts): loading it instead of
  * bundling with webpack at start-up is what makes a cold start (scale from zero) fast.
  */

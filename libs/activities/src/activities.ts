@@ -9,6 +9,7 @@ import {
 } from '@settlement/contracts';
 import { reserveReplayBudget, type Database } from '@settlement/db';
 import { metrics, type Logger } from '@settlement/observability';
+import { heartbeating } from './heartbeat';
 import { countSettlement } from './outcome-metrics';
 import { settleBatch } from './settle-batch.activity';
 import { publishOutcomes, type PublishProgress } from './publish-outcomes.activity';
@@ -32,20 +33,6 @@ export interface ActivityDeps {
 
 /** Defaults of the shared config schema, for workers built without cycle settings (tests). */
 const CYCLE_DEFAULTS = { topic: 'settlement-cycles', graceMs: 300_000 };
-
-/** Heartbeat interval; the workflows' heartbeat timeouts are a few of these. */
-export const HEARTBEAT_EVERY_MS = 1000;
-
-/** Runs `work` while heartbeating (with the current `details`) every HEARTBEAT_EVERY_MS. */
-async function heartbeating<T>(work: () => Promise<T>, details?: () => unknown): Promise<T> {
-  const ctx = Context.current();
-  const beat = setInterval(() => ctx.heartbeat(details?.()), HEARTBEAT_EVERY_MS);
-  try {
-    return await work();
-  } finally {
-    clearInterval(beat);
-  }
-}
 
 /** The activities the worker registers; workflows see only their types. */
 export function createActivities(deps: ActivityDeps) {
@@ -134,18 +121,15 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Publishes the re-drive's resubmissions not published yet; safe to retry (see publishResubmission). */
     async publishRedriven({ redriveId }: { redriveId: string }): Promise<{ published: number }> {
-      if (!deps.kafka) throw new Error('the worker has no Kafka client for re-drives');
-      const ctx = Context.current();
-      const beat = setInterval(() => ctx.heartbeat(), 1000);
-      try {
-        const published = await publishPendingResubmissions(
-          { db: deps.db, kafka: deps.kafka, producer: deps.producer },
+      const kafka = deps.kafka;
+      if (!kafka) throw new Error('the worker has no Kafka client for re-drives');
+      const published = await heartbeating(() =>
+        publishPendingResubmissions(
+          { db: deps.db, kafka, producer: deps.producer },
           { redriveId, limit: 100_000 },
-        );
-        return { published };
-      } finally {
-        clearInterval(beat);
-      }
+        ),
+      );
+      return { published };
     },
 
     async recordRedriveStatus(input: {

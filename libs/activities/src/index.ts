@@ -1,4 +1,5 @@
 export * from './activities';
+export { HEARTBEAT_EVERY_MS } from './heartbeat';
 export * from './errors';
 export { settleBatch } from './settle-batch.activity';
 export { publishOutcomes } from './publish-outcomes.activity';

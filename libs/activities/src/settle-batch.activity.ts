@@ -37,6 +37,7 @@ import {
   type Transaction,
 } from '@settlement/ledger';
 import { buildDeadLetter, sourceOfBatchMessage, type DeadLetterVerdict } from '@settlement/records';
+import { inSpan } from '@settlement/observability';
 import { ConcurrentSettlementError, InvalidBatchError, PredecessorPendingError } from './errors';
 
 export interface SettleDeps {
@@ -104,14 +105,15 @@ export async function settleBatch(
   const settledAt = (deps.now ?? (() => new Date()))();
   const parsed = parseMessages(input);
   const settle = { deps, input, workflowId, parsed, settledAt };
+  const attributes = { 'settlement.batch_id': input.batchId, 'db.system': 'postgresql' };
   try {
-    return await applyOnce(settle, false);
+    return await inSpan('ledger commit', attributes, () => applyOnce(settle, false));
   } catch (err) {
     // A concurrent debit beat the optimistic snapshot (replays, several in flight on one
     // account): settle again at once with the accounts locked before reading, which cannot
     // lose that race, instead of going back to Temporal's queue to race again.
     if (!(err instanceof DebitRaceError)) throw err;
-    return applyOnce(settle, true);
+    return inSpan('ledger commit (accounts locked)', attributes, () => applyOnce(settle, true));
   }
 }
 

@@ -82,7 +82,11 @@ const databaseSchema = z.object({
   DATABASE_POOL_MAX: positiveInt.default(10),
 });
 
-const appPassword = z.string().min(16, 'must be at least 16 characters').optional();
+const appPassword = z
+  .string()
+  .min(16, 'must be at least 16 characters')
+  .regex(/^[!-~]+$/, 'must be printable ASCII without spaces')
+  .optional();
 /**
  * Read by the migrate step only (`npm run db:migrate`, the migrate image): it runs as the owner
  * and then creates each app's login role, a member of the app's group role (docs/security.md).
@@ -104,6 +108,11 @@ const commonSchema = z.object({
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   /** Minimum level of the JSON log lines on stdout. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * OTLP/HTTP endpoint of a trace collector, e.g. `http://otel-collector:4318` (spans go to
+   * `<endpoint>/v1/traces`); unset: tracing off (docs/operations.md, Tracing).
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url('must be a URL').optional(),
 });
 
 const ingestSchema = z.object({

@@ -1,3 +1,4 @@
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 
 /**
@@ -48,8 +49,10 @@ export async function ensureAppLogins(
         if (!exists) await tx.unsafe(`create role ${user} login in role ${group}`);
         else await tx.unsafe(`grant ${group} to ${user}`);
         const password = passwords[app];
-        // A password is a literal in DDL (no bind parameters there); quote it safely.
-        if (password) await tx.unsafe(`alter role ${user} login password ${literal(password)}`);
+        // Only the SCRAM verifier crosses the wire and could reach a statement log, never the
+        // password; DDL takes no bind parameters, and the verifier's alphabet needs no quoting.
+        if (password)
+          await tx.unsafe(`alter role ${user} login password '${scramVerifier(password)}'`);
       }
     });
   } finally {
@@ -57,10 +60,21 @@ export async function ensureAppLogins(
   }
 }
 
-/** A SQL string literal: single quotes doubled, E'' form when a backslash is present. */
-function literal(value: string): string {
-  const quoted = `'${value.replace(/'/g, "''")}'`;
-  return value.includes('\\') ? `E${quoted.replace(/\\/g, '\\\\')}` : quoted;
+/**
+ * The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (RFC 5802/7677, the format of
+ * pg_authid.rolpassword): what `\\password` in psql sends instead of the password itself.
+ * Passwords are printable ASCII (config), which SASLprep leaves as they are.
+ */
+export function scramVerifier(
+  password: string,
+  salt: Buffer = randomBytes(16),
+  iterations = 4096,
+): string {
+  const salted = pbkdf2Sync(password, salt, iterations, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest('base64');
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest('base64');
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey}:${serverKey}`;
 }
 
 /** The owner's URL with an app's login role (and password, if any) in place of the owner. */

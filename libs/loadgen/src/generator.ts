@@ -41,6 +41,19 @@ export interface PlanOptions {
   seed?: number;
   /** Funding per account, minor units (decimal string). */
   funding?: string;
+  /** Who the valid transfers touch; uniform over the accounts when absent. */
+  skew?: Skew;
+}
+
+/**
+ * A skewed traffic mix for the valid transfers (benchmark sweeps): hot merchants receiving a
+ * large share of the credits, and one hot payer sending a share of all transfers.
+ */
+export interface Skew {
+  /** Hot merchants: `accountShare` of the accounts (at least one) receive `creditShare` of the credits. */
+  hotCredits?: { accountShare: number; creditShare: number };
+  /** One debit account (the first) sends `share` of the transfers. */
+  hotDebitShare?: number;
 }
 
 export interface ExpectedOutcomes {
@@ -56,6 +69,9 @@ export interface ExpectedOutcomes {
   /** Messages in total (each gets exactly one of the outcomes above). */
   total: number;
 }
+
+/** Funding per account when the plan names none, minor units. */
+export const DEFAULT_FUNDING = '1000000000000';
 
 export const DEFAULT_MIX: Required<Mix> = {
   insufficientFunds: 0.02,
@@ -96,6 +112,15 @@ export const bankId = (runId: string) => `${runId}-bank`;
 export const poorIds = (runId: string, n: number) =>
   Array.from({ length: Math.max(1, Math.ceil(n / 10)) }, (_, i) => `${runId}-poor${i}`);
 
+function hotMerchants(accounts: readonly string[], skew: Skew | undefined): string[] {
+  const hot = skew?.hotCredits;
+  if (!hot) return [];
+  for (const [name, v] of Object.entries(hot))
+    if (!(v >= 0 && v <= 1)) throw new Error(`skew.hotCredits.${name} must be between 0 and 1`);
+  const n = Math.max(1, Math.round(accounts.length * hot.accountShare));
+  return accounts.slice(accounts.length - n);
+}
+
 /** Builds messages one at a time and counts what it built. */
 export class LoadGenerator {
   readonly sent: Record<Kind | 'funding', number> = {
@@ -114,6 +139,8 @@ export class LoadGenerator {
   readonly bank: string;
   readonly currency: string;
   private readonly rnd: () => number;
+  /** The hot merchants (the last accounts, so they never include the hot payer when n > 1). */
+  private readonly hotCredit: string[];
   private readonly cumulative: [Kind, number][];
   private seq = 0;
   /** Recent valid messages, the originals of duplicates and conflicts. */
@@ -126,6 +153,7 @@ export class LoadGenerator {
     this.bank = bankId(opts.runId);
     this.currency = opts.currency ?? 'EUR';
     this.rnd = mulberry32(opts.seed ?? 42);
+    this.hotCredit = hotMerchants(this.accounts, opts.skew);
     const mix = { ...DEFAULT_MIX, ...(opts.mix ?? {}) };
     let acc = 0;
     this.cumulative = [];
@@ -134,11 +162,14 @@ export class LoadGenerator {
       this.cumulative.push([k, acc]);
     }
     if (acc > 1) throw new Error('the shares of the mix add up to more than 1');
+    const hotDebit = opts.skew?.hotDebitShare;
+    if (hotDebit !== undefined && !(hotDebit >= 0 && hotDebit <= 1))
+      throw new Error('skew.hotDebitShare must be between 0 and 1');
   }
 
   /** One funding message per account, from the bank (settles before the load starts). */
   fundingMessages(): LoadMessage[] {
-    const amount = this.opts.funding ?? '1000000000000';
+    const amount = this.opts.funding ?? DEFAULT_FUNDING;
     return this.accounts.map((acct, i) => {
       const id = `${this.opts.runId}-fund${i}`;
       this.sent.funding++;
@@ -202,11 +233,30 @@ export class LoadGenerator {
     }
   }
 
+  // Without a skew no extra random draw is made: the unskewed sequence stays as it was.
+  private validDebit(): string {
+    const hot = this.opts.skew?.hotDebitShare;
+    if (hot !== undefined && hot > 0 && this.rnd() < hot) return this.accounts[0];
+    return this.pick(this.accounts);
+  }
+
+  private validCredit(debit: string): string {
+    const hot = this.opts.skew?.hotCredits;
+    if (hot !== undefined && this.hotCredit.length > 0 && this.rnd() < hot.creditShare) {
+      for (;;) {
+        const a = this.pick(this.hotCredit);
+        if (a !== debit || this.accounts.length < 2) return a;
+        if (this.hotCredit.length === 1) break;
+      }
+    }
+    return this.otherAccount(debit);
+  }
+
   private build(kind: Kind): LoadMessage {
     switch (kind) {
       case 'valid': {
-        const debit = this.pick(this.accounts);
-        const t = this.transfer(debit, this.otherAccount(debit));
+        const debit = this.validDebit();
+        const t = this.transfer(debit, this.validCredit(debit));
         this.recent.push({ id: t.id, key: debit, body: t.body });
         if (this.recent.length > 1000) this.recent.shift();
         return { key: debit, kind, id: t.id, value: this.json(t.body) };

@@ -3,3 +3,4 @@ export * from './metrics';
 export * from './health';
 export * from './public-route';
 export * from './redaction';
+export * from './tracing';

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Client, Connection, type TLSConfig } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import type { TemporalConfig } from '@settlement/config';
 
 /** PEM text given inline, or read from a mounted file (read at connect time). */
@@ -39,5 +40,10 @@ export function connectionOptions(config: TemporalConfig) {
 /** A client bound to the configured namespace; the caller closes the connection. */
 export async function createTemporalClient(config: TemporalConfig): Promise<Client> {
   const connection = await Connection.connect(connectionOptions(config));
-  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  return new Client({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    // Puts the active trace context in the workflow's start headers (a no-op with tracing off).
+    interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
+  });
 }

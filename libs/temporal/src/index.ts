@@ -2,3 +2,4 @@ export * from './connection';
 export * from './settle-batch';
 export * from './settlement-cycle';
 export * from './replay';
+export * from './tracing';

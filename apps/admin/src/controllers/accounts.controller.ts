@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthedRequest } from '../auth/auth.guard';
-import { ApiAnswer } from '../http/openapi';
+import { ApiAnswer, ApiCommand } from '../http/openapi';
 import { Account } from '../http/responses';
 import { parseOrBadRequest } from '../http/zod';
 import { AccountsUseCases, openAccountSchema } from '../usecases/accounts';
@@ -15,17 +15,7 @@ export class AccountsController {
 
   @Post()
   @HttpCode(201)
-  @ApiBody({
-    schema: {
-      type: 'object',
-      required: ['id', 'currency'],
-      properties: {
-        id: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$' },
-        currency: { type: 'string', pattern: '^[A-Z]{3}$', example: 'EUR' },
-        overdraftLimit: { type: 'string', pattern: '^(0|[1-9][0-9]*)$', example: '0' },
-      },
-    },
-  })
+  @ApiCommand('OpenAccount', openAccountSchema)
   @ApiAnswer(201, Account, 'the account (also when it exists with the same settings)')
   @ApiResponse({ status: 409, description: 'exists with other settings' })
   async open(@Body() body: unknown, @Req() req: AuthedRequest) {

@@ -1,16 +1,11 @@
 import { Body, Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { AuthedRequest } from '../auth/auth.guard';
-import { ApiAnswer } from '../http/openapi';
+import { ApiAnswer, ApiCommand } from '../http/openapi';
 import { Consumption, Lag } from '../http/responses';
 import { parseOrBadRequest } from '../http/zod';
 import { ConsumerUseCases, pauseSchema } from '../usecases/consumers';
 import { callerOf } from './caller';
-
-const reasonBody = {
-  required: false,
-  schema: { type: 'object', properties: { reason: { type: 'string', maxLength: 500 } } },
-};
 
 @ApiTags('consumption')
 @ApiBearerAuth()
@@ -32,7 +27,7 @@ export class ConsumersController {
 
   @Post('consumers/pause')
   @HttpCode(200)
-  @ApiBody(reasonBody)
+  @ApiCommand('Pause', pauseSchema, false)
   @ApiAnswer(200, Consumption, 'paused; every ingest instance stops within a few seconds')
   pause(@Body() body: unknown, @Req() req: AuthedRequest) {
     return this.consumers.setPaused(true, parseOrBadRequest(pauseSchema, body), callerOf(req));
@@ -40,7 +35,7 @@ export class ConsumersController {
 
   @Post('consumers/resume')
   @HttpCode(200)
-  @ApiBody(reasonBody)
+  @ApiCommand('Pause', pauseSchema, false)
   @ApiAnswer(200, Consumption, 'resumed')
   resume(@Body() body: unknown, @Req() req: AuthedRequest) {
     return this.consumers.setPaused(false, parseOrBadRequest(pauseSchema, body), callerOf(req));

@@ -10,17 +10,10 @@ import {
   Req,
   Res,
 } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiBody,
-  ApiProduces,
-  ApiQuery,
-  ApiResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthedRequest } from '../auth/auth.guard';
 import { prefersCsv } from '../http/accept';
-import { ApiAnswer } from '../http/openapi';
+import { ApiAnswer, ApiCommand } from '../http/openapi';
 import { Cycle, CyclePage, CycleStarted, PositionPage } from '../http/responses';
 import { parseOrBadRequest } from '../http/zod';
 import {
@@ -46,13 +39,7 @@ export class CyclesController {
 
   @Post()
   @HttpCode(202)
-  @ApiBody({
-    schema: {
-      type: 'object',
-      required: ['cutoff'],
-      properties: { cutoff: { type: 'string', example: '2026-11-29T10:05:00Z' } },
-    },
-  })
+  @ApiCommand('StartCycle', startCycleSchema)
   @ApiAnswer(202, CycleStarted, 'the cycle; the existing one if that cut-off already ran')
   @ApiResponse({
     status: 409,

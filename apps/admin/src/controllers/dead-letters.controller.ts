@@ -1,8 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { DEAD_LETTER_REASONS, DEAD_LETTER_STATUSES } from '@settlement/db';
 import type { AuthedRequest } from '../auth/auth.guard';
-import { ApiAnswer } from '../http/openapi';
+import { ApiAnswer, ApiCommand } from '../http/openapi';
 import {
   Cancellation,
   DeadLetter,
@@ -22,15 +22,6 @@ import {
   resubmitSchema,
 } from '../usecases/dead-letters';
 import { callerOf } from './caller';
-
-const filterSchema = {
-  type: 'object',
-  properties: {
-    reason: { type: 'string', enum: [...DEAD_LETTER_REASONS] },
-    since: { type: 'string', format: 'date-time' },
-    until: { type: 'string', format: 'date-time' },
-  },
-};
 
 /**
  * The dead-letter queue and its repair: OPEN -> PROPOSED (a correction) -> RESUBMITTED (after
@@ -56,13 +47,7 @@ export class DeadLettersController {
 
   @Post('redrive')
   @HttpCode(202)
-  @ApiBody({
-    schema: {
-      type: 'object',
-      required: ['filter'],
-      properties: { filter: filterSchema, dryRun: { type: 'boolean', default: false } },
-    },
-  })
+  @ApiCommand('RedriveRequest', redriveSchema)
   @ApiAnswer(202, RedriveStarted, 'the re-drive workflow started')
   @ApiAnswer(200, RedrivePlan, 'dry run: what a re-drive would do now')
   async redrive(
@@ -100,18 +85,7 @@ export class DeadLettersController {
 
   @Post(':id/resubmit')
   @HttpCode(202)
-  @ApiBody({
-    required: false,
-    schema: {
-      type: 'object',
-      properties: {
-        correctedMessage: {
-          description:
-            'the corrected transaction message (object or JSON text); absent: resubmit the original bytes as is',
-        },
-      },
-    },
-  })
+  @ApiCommand('Resubmit', resubmitSchema, false)
   @ApiAnswer(
     202,
     Repair,
@@ -128,10 +102,7 @@ export class DeadLettersController {
 
   @Post(':id/approve')
   @HttpCode(202)
-  @ApiBody({
-    required: false,
-    schema: { type: 'object', properties: { note: { type: 'string', maxLength: 500 } } },
-  })
+  @ApiCommand('Approve', approveSchema, false)
   @ApiAnswer(202, Repair, 'status RESUBMITTED, with proposedBy and approvedBy')
   @ApiResponse({ status: 403, description: 'the proposer cannot approve their own correction' })
   @ApiResponse({ status: 409, description: 'nothing proposed, or the id has an outcome now' })
@@ -141,13 +112,7 @@ export class DeadLettersController {
 
   @Post(':id/discard')
   @HttpCode(200)
-  @ApiBody({
-    schema: {
-      type: 'object',
-      required: ['reason'],
-      properties: { reason: { type: 'string', maxLength: 500 } },
-    },
-  })
+  @ApiCommand('Discard', discardSchema)
   @ApiAnswer(200, Repair, 'status DISCARDED, with discardedBy and reason')
   @ApiResponse({ status: 409, description: 'already resubmitted or discarded' })
   discard(@Param('id') id: string, @Body() body: unknown, @Req() req: AuthedRequest) {

@@ -1,21 +1,11 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthedRequest } from '../auth/auth.guard';
-import { ApiAnswer } from '../http/openapi';
+import { ApiAnswer, ApiCommand } from '../http/openapi';
 import { Cancellation, Replay, ReplayPage, ReplayStarted } from '../http/responses';
 import { parseOrBadRequest } from '../http/zod';
 import { listReplaysSchema, ReplayUseCases, startReplaySchema } from '../usecases/replays';
 import { callerOf } from './caller';
-
-const positionSchema = {
-  type: 'object',
-  description:
-    'exactly one of offset (decimal string or integer) or timestamp (RFC 3339 or epoch ms)',
-  properties: {
-    offset: { type: 'string', example: '0' },
-    timestamp: { type: 'string', example: '2026-11-25T10:00:00Z' },
-  },
-};
 
 @ApiTags('replays')
 @ApiBearerAuth()
@@ -25,19 +15,7 @@ export class ReplaysController {
 
   @Post()
   @HttpCode(202)
-  @ApiBody({
-    schema: {
-      type: 'object',
-      required: ['from', 'to'],
-      properties: {
-        topic: { type: 'string', description: 'default KAFKA_TOPIC' },
-        partitions: { type: 'array', items: { type: 'integer' }, description: 'default: all' },
-        from: positionSchema,
-        to: { ...positionSchema, description: `${positionSchema.description}; exclusive` },
-        mode: { type: 'string', enum: ['settle', 'verify'], default: 'settle' },
-      },
-    },
-  })
+  @ApiCommand('StartReplay', startReplaySchema)
   @ApiAnswer(202, ReplayStarted, 'the replay workflow started')
   @ApiResponse({
     status: 422,

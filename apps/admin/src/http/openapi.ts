@@ -1,4 +1,4 @@
-import { ApiResponse, type OpenAPIObject } from '@nestjs/swagger';
+import { ApiBody, ApiResponse, type OpenAPIObject } from '@nestjs/swagger';
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { z } from 'zod';
 import { apiSchemas } from './responses';
@@ -20,10 +20,25 @@ function idOf(schema: z.ZodType): string {
 export const ApiAnswer = (status: number, schema: z.ZodType, description = 'success') =>
   ApiResponse({ status, description, schema: refTo(idOf(schema)) });
 
-/** The zod response schemas as OpenAPI 3.0 components (no `$id`: 3.0 has no such keyword). */
-export function componentSchemas(): Record<string, SchemaObject> {
-  const { schemas } = z.toJSONSchema(apiSchemas, {
+/** The request bodies: the very zod schemas the routes validate with (parseOrBadRequest). */
+const commandSchemas = z.registry<{ id: string }>();
+
+/** Documents a route's JSON body with the zod schema it validates the body with. */
+export function ApiCommand(id: string, schema: z.ZodType, required = true) {
+  if (!commandSchemas.has(schema)) commandSchemas.add(schema, { id });
+  return ApiBody({ required, schema: refTo(id) });
+}
+
+/** zod schemas as OpenAPI 3.0 components (no `$id`: 3.0 has no such keyword). */
+function toComponents(
+  registry: typeof apiSchemas | typeof commandSchemas,
+  io: 'input' | 'output',
+): Record<string, SchemaObject> {
+  const { schemas } = z.toJSONSchema(registry, {
     target: 'openapi-3.0',
+    io,
+    // Refinements (e.g. "not in the future") stay in the route; the shape is documented.
+    unrepresentable: 'any',
     uri: (id) => `#/components/schemas/${id}`,
   });
   return Object.fromEntries(
@@ -78,9 +93,13 @@ function errorStatuses(path: string, method: string, op: Operation): string[] {
  * documented keep their description).
  */
 export function completeDocument(document: OpenAPIObject): OpenAPIObject {
+  const answers = toComponents(apiSchemas, 'output');
+  const commands = toComponents(commandSchemas, 'input');
+  const both = Object.keys(commands).filter((id) => id in answers);
+  if (both.length) throw new Error(`OpenAPI schema ids used twice: ${both.join(', ')}`);
   document.components = {
     ...document.components,
-    schemas: { ...document.components?.schemas, ...componentSchemas() },
+    schemas: { ...document.components?.schemas, ...answers, ...commands },
   };
   const json = (schema: unknown) => ({ 'application/json': { schema } });
   for (const [path, item] of Object.entries(document.paths)) {

@@ -60,6 +60,9 @@ const position = z
   .refine(
     (p) => (p.offset === undefined) !== (p.timestamp === undefined),
     'give exactly one of offset or timestamp',
+  )
+  .describe(
+    'exactly one of offset (decimal string or integer) or timestamp (RFC 3339 or epoch ms); `to` is exclusive',
   );
 
 export const startReplaySchema = z
