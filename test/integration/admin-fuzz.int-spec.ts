@@ -187,50 +187,67 @@ describe('admin API under generated hostile input (every route of the router)', 
       (await db.db.execute<{ n: string }>(sql`select count(*)::text as n from audit_log`))[0].n,
     );
 
+  /** Runs a fast-check assertion; when it fails, the error lists every failure recorded. */
+  async function assertProperty(failures: string[], run: () => Promise<void>): Promise<void> {
+    try {
+      await run();
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nrecorded failures:\n${failures.join('\n')}`);
+    }
+  }
+
   it('never answers 5xx, keeps the error body, and changes nothing without an audit row', async () => {
     const failures: string[] = [];
     let sent = 0;
     const byStatus = new Map<number, number>();
     for (const route of routes.filter((r) => r.method !== 'HEAD' && r.method !== 'OPTIONS')) {
       const startedAt = Date.now();
-      await fc.assert(
-        fc.asyncProperty(
-          pathFor(route),
-          queryString,
-          headers,
-          contentType,
-          contentEncoding,
-          body,
-          async (path, query, extra, type, encoding, payload) => {
-            const changing = CHANGING.has(route.method);
-            const before = changing ? [await stateDigest(), await auditRows()] : undefined;
-            const verbs = http as unknown as Record<string, (p: string) => request.Test>;
-            let req = verbs[route.method.toLowerCase()](query ? `${path}?${query}` : path)
-              .set(extra)
-              .set('Authorization', `Bearer ${OPERATOR}`);
-            if (type) req = req.set('Content-Type', type);
-            if (encoding) req = req.set('Content-Encoding', encoding);
-            const res = payload === undefined ? await req : await req.send(payload);
-            sent++;
-            byStatus.set(res.status, (byStatus.get(res.status) ?? 0) + 1);
-            const what = `${route.method} ${path}?${query} ${type} ${encoding}: ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`;
-            if (res.status >= 500) failures.push(what);
-            if (res.status >= 400 && !path.startsWith('/docs')) {
-              expect(res.body).toEqual(
-                expect.objectContaining({ error: expect.any(String), message: expect.any(String) }),
-              );
-            }
-            if (before) {
-              const [digest, audits] = [await stateDigest(), await auditRows()];
-              if (digest !== before[0] && audits <= (before[1] as number)) {
-                failures.push(`changed without an audit row: ${what}`);
+      // The property fails only on its own request (not on one recorded earlier), so the
+      // shrunk counterexample is a real one; every failure is printed with the response.
+      await assertProperty(failures, () =>
+        fc.assert(
+          fc.asyncProperty(
+            pathFor(route),
+            queryString,
+            headers,
+            contentType,
+            contentEncoding,
+            body,
+            async (path, query, extra, type, encoding, payload) => {
+              const failuresBefore = failures.length;
+              const changing = CHANGING.has(route.method);
+              const before = changing ? [await stateDigest(), await auditRows()] : undefined;
+              const verbs = http as unknown as Record<string, (p: string) => request.Test>;
+              let req = verbs[route.method.toLowerCase()](query ? `${path}?${query}` : path)
+                .set(extra)
+                .set('Authorization', `Bearer ${OPERATOR}`);
+              if (type) req = req.set('Content-Type', type);
+              if (encoding) req = req.set('Content-Encoding', encoding);
+              const res = payload === undefined ? await req : await req.send(payload);
+              sent++;
+              byStatus.set(res.status, (byStatus.get(res.status) ?? 0) + 1);
+              const what = `${route.method} ${path}?${query} ${type} ${encoding}: ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`;
+              if (res.status >= 500) failures.push(what);
+              if (res.status >= 400 && !path.startsWith('/docs')) {
+                expect(res.body).toEqual(
+                  expect.objectContaining({
+                    error: expect.any(String),
+                    message: expect.any(String),
+                  }),
+                );
               }
-            }
-            return failures.length === 0;
-          },
+              if (before) {
+                const [digest, audits] = [await stateDigest(), await auditRows()];
+                if (digest !== before[0] && audits <= (before[1] as number)) {
+                  failures.push(`changed without an audit row: ${what}`);
+                }
+              }
+              return failures.length === failuresBefore;
+            },
+          ),
+          // Catch-alls (every HTTP verb, no handler of ours) need fewer runs than real routes.
+          { numRuns: route.wildcard ? 4 : RUNS_PER_ROUTE },
         ),
-        // Catch-alls (every HTTP verb, no handler of ours) need fewer runs than real routes.
-        { numRuns: route.wildcard ? 4 : RUNS_PER_ROUTE },
       );
       process.stdout.write(`  ${route.method} ${route.pattern}: ${Date.now() - startedAt} ms\n`);
     }
