@@ -6,6 +6,7 @@ import {
   sendAll,
   waitForIds,
   waitForOutcomes,
+  withTotal,
 } from '@settlement/loadgen';
 import { readTopic } from './support/kafka';
 import { ledgerViolations, openPipeline, type Pipeline } from './support/apps';
@@ -109,7 +110,7 @@ describe('end to end (built ingest + worker, real Kafka, Temporal, PostgreSQL)',
     );
     const ingestText = await scrape(ingest.port);
     const workerText = await scrape(worker.port);
-    const counted = {
+    const counted = withTotal({
       settled: sample(workerText, 'settlement_outcomes_total', { status: 'SETTLED' }),
       rejected: {
         INSUFFICIENT_FUNDS: sample(workerText, 'settlement_outcomes_total', {
@@ -134,14 +135,7 @@ describe('end to end (built ingest + worker, real Kafka, Temporal, PostgreSQL)',
         }),
       },
       duplicates: sample(workerText, 'settlement_duplicates_total', {}),
-      total: 0,
-    };
-    counted.total =
-      counted.settled +
-      counted.rejected.INSUFFICIENT_FUNDS +
-      counted.rejected.UNKNOWN_ACCOUNT +
-      Object.values(counted.deadLettered).reduce((a, b) => a + b, 0) +
-      counted.duplicates;
+    });
     expect(counted).toEqual(expected);
     // Each process exports only its own families; the worker also the Temporal SDK's.
     expect(workerText).not.toContain('settlement_ingest_messages_total');

@@ -1,4 +1,4 @@
-import { LoadGenerator, VALID_ONLY, type Skew } from './generator';
+import { LoadGenerator, VALID_ONLY, withTotal, type Skew } from './generator';
 
 const N = 20_000;
 
@@ -58,5 +58,28 @@ describe('LoadGenerator skew', () => {
           skew: { hotCredits: { accountShare: 0.01, creditShare: -1 } },
         }),
     ).toThrow(/creditShare/);
+  });
+});
+
+describe('withTotal', () => {
+  it('counts every message once, whatever its outcome, as the generator does', () => {
+    const gen = new LoadGenerator({ runId: 'tot', accounts: 20, seed: 5 });
+    gen.fundingMessages();
+    for (let i = 0; i < 2_000; i++) gen.next();
+    const { total, ...outcomes } = gen.expected();
+    expect(withTotal(outcomes).total).toBe(total);
+    expect(
+      withTotal({
+        settled: 1,
+        rejected: { INSUFFICIENT_FUNDS: 2, UNKNOWN_ACCOUNT: 3 },
+        deadLettered: {
+          MALFORMED_JSON: 4,
+          SCHEMA_VIOLATION: 5,
+          TOO_LARGE: 6,
+          DUPLICATE_CONFLICT: 7,
+        },
+        duplicates: 8,
+      }).total,
+    ).toBe(36);
   });
 });

@@ -70,6 +70,13 @@ export interface ExpectedOutcomes {
   total: number;
 }
 
+/** The outcomes with `total` filled in: every message has exactly one outcome. */
+export function withTotal(outcomes: Omit<ExpectedOutcomes, 'total'>): ExpectedOutcomes {
+  const { settled, rejected, deadLettered, duplicates } = outcomes;
+  const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+  return { ...outcomes, total: settled + sum(rejected) + sum(deadLettered) + duplicates };
+}
+
 /** Funding per account when the plan names none, minor units. */
 export const DEFAULT_FUNDING = '1000000000000';
 

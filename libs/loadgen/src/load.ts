@@ -1,7 +1,12 @@
 import { sql } from 'drizzle-orm';
 import type { Producer } from 'kafkajs';
 import { accounts as accountsTable, pgArray, type Database } from '@settlement/db';
-import type { ExpectedOutcomes, LoadGenerator, LoadMessage } from './generator';
+import {
+  withTotal,
+  type ExpectedOutcomes,
+  type LoadGenerator,
+  type LoadMessage,
+} from './generator';
 import { direct, type Resilient } from './outage';
 
 /** Opens the run's accounts directly in the database (no opening balances: funding is posted). */
@@ -143,7 +148,7 @@ export async function actualOutcomes(
   const get = (status: string, reason: string | null) =>
     Number(tx.find((r) => r.status === status && r.reason === reason)?.n ?? 0);
   const dead = (reason: string) => Number(dl.find((r) => r.reason === reason)?.n ?? 0);
-  const out: ExpectedOutcomes = {
+  return withTotal({
     settled: get('SETTLED', null),
     rejected: {
       INSUFFICIENT_FUNDS: get('REJECTED', 'INSUFFICIENT_FUNDS'),
@@ -156,15 +161,7 @@ export async function actualOutcomes(
       DUPLICATE_CONFLICT: dead('DUPLICATE_CONFLICT'),
     },
     duplicates: Number(dup[0].n),
-    total: 0,
-  };
-  out.total =
-    out.settled +
-    out.rejected.INSUFFICIENT_FUNDS +
-    out.rejected.UNKNOWN_ACCOUNT +
-    Object.values(out.deadLettered).reduce((a, b) => a + b, 0) +
-    out.duplicates;
-  return out;
+  });
 }
 
 /** Polls until the run's outcomes account for `expected.total` messages (or the time is up). */
