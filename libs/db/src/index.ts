@@ -11,3 +11,5 @@ export * from './replay-store';
 export * from './dead-letter-store';
 export * from './cycle-store';
 export * from './app-logins';
+export * from './account-store';
+export * from './audit-store';
