@@ -10,4 +10,5 @@ export * from './sql-fragments';
 export * from './replay-store';
 export * from './dead-letter-store';
 export * from './cycle-store';
+export * from './cycle-steps-store';
 export * from './app-logins';
