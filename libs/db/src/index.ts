@@ -12,3 +12,5 @@ export * from './dead-letter-store';
 export * from './cycle-store';
 export * from './cycle-steps-store';
 export * from './app-logins';
+export * from './account-store';
+export * from './audit-store';

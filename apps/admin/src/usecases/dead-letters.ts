@@ -13,7 +13,6 @@ import {
   type RedriveInput,
 } from '@settlement/activities';
 import type { AdminConfig, TemporalConfig } from '@settlement/config';
-import { SEARCH_ATTRIBUTES, WORKFLOW_TYPES } from '@settlement/contracts';
 import {
   approveCorrection,
   DEAD_LETTER_REASONS,
@@ -35,6 +34,7 @@ import {
 } from '@settlement/db';
 import { decodeUtf8Strict, parseTransactionMessage } from '@settlement/ledger';
 import { CONFIG, DATABASE, TEMPORAL_CLIENT } from '@settlement/platform';
+import { redriveWorkflowId, startRedrive } from '@settlement/temporal';
 import { recordAudit } from '../audit';
 import { conflict, forbidden, notFound, unprocessable } from '../http/errors';
 import { decodeCursor, encodeCursor, limitSchema, type Page } from '../http/pagination';
@@ -361,7 +361,7 @@ export class DeadLetterUseCases {
       return { dryRun: true as const, filter, ...(await planRedrive(this.database.db, filter)) };
     }
     const redriveId = `rdr-${randomBytes(8).toString('hex')}`;
-    const workflowId = `dead-letter-redrive-${redriveId}`;
+    const workflowId = redriveWorkflowId(redriveId);
     return this.database.db.transaction(async (tx) => {
       const maxDeadLetterId = await newestDeadLetterId(tx);
       const matched = await countRedriveMatches(tx, filter, maxDeadLetterId);
@@ -388,13 +388,9 @@ export class DeadLetterUseCases {
         chunkSize: 100,
         maxPerSecond: this.config.REDRIVE_MAX_PER_SECOND,
       };
-      await this.temporal.workflow.start(WORKFLOW_TYPES.redriveDeadLetters, {
-        taskQueue: this.config.TEMPORAL_TASK_QUEUE,
-        workflowId,
-        args: [input],
-        typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.status, value: 'RUNNING' }],
-        staticSummary: redriveSummary(redriveId, filter, matched),
-        staticDetails: `requested by ${caller.principal.name}`,
+      await startRedrive(this.temporal, this.config.TEMPORAL_TASK_QUEUE, input, {
+        matched,
+        requestedBy: caller.principal.name,
       });
       return { redriveId, workflowId, filter, matched, maxDeadLetterId };
     });
@@ -433,16 +429,6 @@ export class DeadLetterUseCases {
       };
     });
   }
-}
-
-/** `re-drive rdr-1 of 12 OPEN dead letters (reason SCHEMA_VIOLATION, since ...)`. */
-function redriveSummary(redriveId: string, filter: RedriveFilter, matched: number): string {
-  const parts = [
-    filter.reason ? `reason ${filter.reason}` : null,
-    filter.since ? `since ${filter.since}` : null,
-    filter.until ? `until ${filter.until}` : null,
-  ].filter((p) => p !== null);
-  return `re-drive ${redriveId} of ${matched} OPEN dead letters${parts.length ? ` (${parts.join(', ')})` : ''}`;
 }
 
 type LockedDeadLetter = DeadLetterSourceRow & {
