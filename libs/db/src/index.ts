@@ -9,6 +9,7 @@ export * from './batch-store';
 export * from './sql-fragments';
 export * from './replay-store';
 export * from './dead-letter-store';
+export * from './redrive-store';
 export * from './cycle-store';
 export * from './cycle-steps-store';
 export * from './app-logins';
