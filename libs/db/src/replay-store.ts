@@ -3,7 +3,7 @@ import { alias } from 'drizzle-orm/pg-core';
 import type { Database } from './client';
 import type { LedgerTx } from './ledger-store';
 import { accounts, deadLetters, postings, replays, transactions } from './schema';
-import { anyOf, dbNow } from './sql-fragments';
+import { advisoryXactLock, anyOf, dbNow, dbNowOnce } from './sql-fragments';
 
 type Reader = Pick<Database, 'select'>;
 
@@ -113,7 +113,7 @@ export async function setReplayStatus(
       status,
       error,
       updatedAt: dbNow(),
-      finishedAt: status === 'RUNNING' ? null : sql`coalesce(${replays.finishedAt}, now())`,
+      finishedAt: status === 'RUNNING' ? null : dbNowOnce(replays.finishedAt),
     })
     .where(eq(replays.id, replayId));
 }
@@ -173,7 +173,7 @@ export async function findRecordedOutcomes(
  * row to lock before the replay exists), so two starts cannot both see a free slot.
  */
 export async function lockReplayStarts(tx: Pick<LedgerTx, 'execute'>): Promise<void> {
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtext('settlement.replays.start'))`);
+  await advisoryXactLock(tx, 'settlement.replays.start');
 }
 
 export async function countRunningReplays(db: Pick<Database, '$count'>): Promise<number> {

@@ -3,10 +3,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import {
-  countRedriveMatches,
   existingOutcome,
-  newestDeadLetterId,
   planRedrive,
+  repairMessage,
   resubmissionMessage,
   type DeadLetterSourceRow,
   type RedriveFilter,
@@ -15,6 +14,7 @@ import {
 import type { AdminConfig, TemporalConfig } from '@settlement/config';
 import {
   approveCorrection,
+  countRedriveMatches,
   DEAD_LETTER_REASONS,
   DEAD_LETTER_STATUSES,
   discardDeadLetter,
@@ -24,13 +24,13 @@ import {
   listDeadLetters,
   lockDeadLetterForRepair,
   lockRedrive,
+  newestDeadLetterId,
   proposeCorrection,
   resubmitAsIs,
   type DatabaseHandle,
   type DeadLetterStatus,
   type DeadLetterWithRepair,
   type LedgerTx,
-  type RepairMessage,
 } from '@settlement/db';
 import { decodeUtf8Strict, parseTransactionMessage } from '@settlement/ledger';
 import { CONFIG, DATABASE, TEMPORAL_CLIENT } from '@settlement/platform';
@@ -363,13 +363,14 @@ export class DeadLetterUseCases {
     const redriveId = `rdr-${randomBytes(8).toString('hex')}`;
     const workflowId = redriveWorkflowId(redriveId);
     return this.database.db.transaction(async (tx) => {
-      const maxDeadLetterId = await newestDeadLetterId(tx);
-      const matched = await countRedriveMatches(tx, filter, maxDeadLetterId);
+      const maxId = await newestDeadLetterId(tx);
+      const maxDeadLetterId = maxId.toString();
+      const matched = await countRedriveMatches(tx, filter, maxId);
       await insertRedrive(tx, {
         id: redriveId,
         workflowId,
         filter: { ...filter },
-        maxDeadLetterId: BigInt(maxDeadLetterId),
+        maxDeadLetterId: maxId,
         matched,
         requestedBy: caller.principal.name,
       });
@@ -466,15 +467,6 @@ async function refuseTaken(tx: LedgerTx, transactionId: string | null): Promise<
   const taken = await existingOutcome(tx, transactionId);
   if (taken) throw conflict(taken);
 }
-
-/** The resubmission message as the repair row keeps it. */
-const repairMessage = (m: ReturnType<typeof resubmissionMessage>): RepairMessage => ({
-  messageTopic: m.topic,
-  messageKey: m.key,
-  messageValue: m.value,
-  messageHeaders: m.headers,
-  transactionId: m.transactionId,
-});
 
 /**
  * A correction must be a valid transaction message by the contract's rules (the same
