@@ -1,5 +1,5 @@
 import type { Database, PendingOutboxRow } from '@settlement/db';
-import { publishOutcomes, type OutboxStore } from './publish-outcomes.activity';
+import { chunksOf, publishOutcomes, type OutboxStore } from './publish-outcomes.activity';
 
 const rows: PendingOutboxRow[] = [
   {
@@ -68,5 +68,21 @@ describe('publishOutcomes copies', () => {
     const retry = harness(0);
     await publishOutcomes(retry.deps, 'b1', { progress: reported });
     expect(retry.sent).toEqual([]);
+  });
+});
+
+describe('chunksOf', () => {
+  const records = Array.from({ length: 25 }, (_, i) => ({ key: `tx-${i}`, value: 'x'.repeat(10) }));
+
+  it('caps a request by records as well as bytes, keeping the order', () => {
+    const chunks = chunksOf(records, 1_000_000, 10);
+    expect(chunks.map((c) => c.length)).toEqual([10, 10, 5]);
+    expect(chunks.flat()).toEqual(records);
+  });
+
+  it('caps a request by bytes before the record cap', () => {
+    const chunks = chunksOf(records, 100, 10);
+    expect(chunks.every((c) => c.length < 10)).toBe(true);
+    expect(chunks.flat()).toEqual(records);
   });
 });

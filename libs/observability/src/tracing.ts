@@ -64,6 +64,11 @@ export function startTracing(
   return active;
 }
 
+/** Whether startTracing turned tracing on in this process. */
+export function tracingActive(): boolean {
+  return active !== undefined;
+}
+
 /** The running tracing, or what the worker's workflow sink needs when tracing is off. */
 export function workflowSpanSink(): { spanProcessor: SpanProcessor; resource: Resource } {
   return active ?? { spanProcessor: new NoopSpanProcessor(), resource: Resource.default() };
