@@ -10,6 +10,7 @@ export * from './sql-fragments';
 export * from './replay-store';
 export * from './dead-letter-store';
 export * from './redrive-store';
+export * from './load-run-store';
 export * from './cycle-store';
 export * from './cycle-steps-store';
 export * from './app-logins';
