@@ -31,3 +31,15 @@ export async function findAccount(
   const rows = await db.select().from(accounts).where(eq(accounts.id, id)).limit(1);
   return rows[0];
 }
+
+/** Opens these accounts with balance 0, leaving any id that exists as it is (repeatable). */
+export async function insertAccountsIfAbsent(
+  db: Pick<Database, 'insert'>,
+  rows: readonly NewAccount[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  await db
+    .insert(accounts)
+    .values([...rows])
+    .onConflictDoNothing({ target: accounts.id });
+}

@@ -1,8 +1,8 @@
 import type { Producer } from 'kafkajs';
 import {
-  accounts as accountsTable,
   countRecordedTransactions,
   countRunOutcomes,
+  insertAccountsIfAbsent,
   type Database,
 } from '@settlement/db';
 import {
@@ -27,10 +27,7 @@ export async function openAccounts(
   for (let i = 0; i < rows.length; i += 5000) {
     // Idempotent (on conflict do nothing): safe to repeat after an outage.
     await retry('PostgreSQL: opening accounts', () =>
-      db
-        .insert(accountsTable)
-        .values(rows.slice(i, i + 5000))
-        .onConflictDoNothing(),
+      insertAccountsIfAbsent(db, rows.slice(i, i + 5000)),
     );
   }
 }
