@@ -21,6 +21,7 @@ import {
   type Database,
   type LedgerTx,
   type OutboxRow,
+  type PartitionTurns,
   type TransactionRow,
 } from '@settlement/db';
 import {
@@ -47,7 +48,13 @@ export interface SettleDeps {
   now?: () => Date;
   /** How long a batch waits for its predecessor before failing to be retried (ms). */
   turnWaitMs?: number;
+  /** Wakes a waiting batch when its predecessor commits (the worker listens); else it polls. */
+  turns?: PartitionTurns;
 }
+
+/** Cursor re-reads while waiting: polling without `turns`, a fallback with them. */
+const POLL_MS = 10;
+const RECHECK_MS = 100;
 
 interface Candidate {
   offset: string;
@@ -71,15 +78,23 @@ const OFFSET = /^(0|[1-9][0-9]{0,18})$/;
 async function awaitTurn(deps: SettleDeps, batch: SettleBatchInput): Promise<void> {
   const from = BigInt(batch.fromOffset);
   const deadline = Date.now() + (deps.turnWaitMs ?? 1000);
-  for (;;) {
-    const cursor = await readCursor(deps.db, batch.topic, batch.partition);
-    if (cursor !== undefined && cursor >= from) return;
-    if (Date.now() >= deadline) {
-      throw new PredecessorPendingError(
-        `${batch.topic}/${batch.partition} stands at ${cursor ?? 'no cursor'}, batch starts at ${batch.fromOffset}`,
-      );
+  // Watching before the first read: a commit between the read and the wait is not missed.
+  const watch = deps.turns?.watch(batch.topic, batch.partition);
+  try {
+    for (;;) {
+      const cursor = await readCursor(deps.db, batch.topic, batch.partition);
+      if (cursor !== undefined && cursor >= from) return;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new PredecessorPendingError(
+          `${batch.topic}/${batch.partition} stands at ${cursor ?? 'no cursor'}, batch starts at ${batch.fromOffset}`,
+        );
+      }
+      if (watch) await watch.next(Math.min(left, RECHECK_MS));
+      else await new Promise((r) => setTimeout(r, Math.min(left, POLL_MS)));
     }
-    await new Promise((r) => setTimeout(r, 10));
+  } finally {
+    watch?.close();
   }
 }
 

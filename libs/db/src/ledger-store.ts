@@ -6,6 +6,7 @@ import type { PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
 import type * as schema from './schema';
 import { partitionCursors } from './schema';
 import { dbNow, jsonParam, pgArray } from './sql-fragments';
+import { CURSOR_MOVED_CHANNEL } from './partition-turns';
 import type { Database } from './client';
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
 
@@ -54,6 +55,8 @@ export async function advanceCursor(
     .update(partitionCursors)
     .set({ nextOffset: BigInt(nextOffset), updatedAt: dbNow() })
     .where(cursorOf(topic, partition));
+  // Wakes the partition's next batch (PartitionTurns) at commit; a function call, no table.
+  await tx.execute(sql`select pg_notify(${CURSOR_MOVED_CHANNEL}, ${`${topic}/${partition}`})`);
 }
 
 /** Creates the cursor at the partition's start position unless it exists (ingest, on assignment). */
