@@ -24,8 +24,8 @@ FROM deps AS build
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY apps ./apps
 COPY libs ./libs
-# The worker loads dist/workflow-bundle.js instead of running webpack at start (cold start).
-RUN npm run build && test -s dist/workflow-bundle.js
+# The worker loads dist/workflow-bundle.js (-traced.js with tracing on) instead of running webpack at start (cold start).
+RUN npm run build && test -s dist/workflow-bundle.js && test -s dist/workflow-bundle-traced.js
 
 # ---- prod-deps: runtime dependencies only ---------------------------------------------------
 FROM ${NODE_IMAGE} AS prod-deps

@@ -1,6 +1,11 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const loadgenIsALib = {
+  group: ['**/apps/loadgen/**'],
+  message: 'The load generator is a lib: import @settlement/loadgen.',
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -116,15 +121,22 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'apps/**/*.ts'],
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [loadgenIsALib] }] },
+  },
+  {
+    // Apps hold no queries: SQL lives in libs/db repositories, which the use cases call.
+    files: ['apps/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           patterns: [
+            loadgenIsALib,
             {
-              group: ['**/apps/loadgen/**'],
-              message: 'The load generator is a lib: import @settlement/loadgen.',
+              group: ['drizzle-orm', 'drizzle-orm/*', 'postgres'],
+              message:
+                'Apps build no queries: call a repository of @settlement/db (its types come from there too).',
             },
           ],
         },

@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { sql } from 'drizzle-orm';
-import request from 'supertest';
-import { createAdminApp } from '../../apps/admin/src/app';
-import { loadAdminConfig } from '../../apps/admin/src/config';
-import { stackAddresses, waitFor, appLoginUrl } from './support/apps';
+import type request from 'supertest';
+import { startAdmin } from './support/admin';
+import { waitFor } from './support/apps';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { count } from './support/fixtures';
 import { createTopics, testKafka } from './support/kafka';
@@ -24,8 +23,6 @@ const sighup = () => process.emit('SIGHUP' as never);
 
 describe('admin API: bounded input, rate limits, replay limits, headers, token rotation', () => {
   let db: TestDatabase;
-  // The admin app connects as its own login role, as deployed (docs/security.md).
-  let adminUrl: string;
   let app: INestApplication;
   let http: ReturnType<typeof request>;
   let topics: { transactions: string; outcomes: string; deadLetters: string };
@@ -33,10 +30,9 @@ describe('admin API: bounded input, rate limits, replay limits, headers, token r
   const tokensFile = join(tokensDir, 'tokens');
   const op = { Authorization: `Bearer ${OPERATOR}` };
 
-  const config = (extra: Record<string, string> = {}) =>
-    loadAdminConfig({
-      ...stackAddresses(),
-      DATABASE_URL: adminUrl,
+  // The admin app connects as its own login role, as deployed (docs/security.md).
+  const startHardened = (extra: Record<string, string> = {}) =>
+    startAdmin(db.url, {
       KAFKA_TOPIC: topics.transactions,
       KAFKA_GROUP_ID: `${topics.transactions}-group`,
       TEMPORAL_TASK_QUEUE: uniqueTaskQueue('it-hardening'),
@@ -47,15 +43,12 @@ describe('admin API: bounded input, rate limits, replay limits, headers, token r
 
   beforeAll(async () => {
     db = await createTestDatabase('admin-hardening');
-    adminUrl = await appLoginUrl(db.url, 'admin');
     const admin = testKafka('it-hardening').admin();
     await admin.connect();
     topics = await createTopics(admin, 'hardening', 1);
     await admin.disconnect();
     writeFileSync(tokensFile, '# no extra tokens yet\n');
-    app = await createAdminApp(config({ ADMIN_TOKENS_FILE: tokensFile }));
-    await app.init();
-    http = request(app.getHttpServer());
+    ({ app, http } = await startHardened({ ADMIN_TOKENS_FILE: tokensFile }));
   });
 
   afterAll(async () => {
@@ -191,12 +184,12 @@ describe('admin API: bounded input, rate limits, replay limits, headers, token r
 
   it('429 with the error body over the per-token rate limit; another token keeps its own budget', async () => {
     const other = `other-${randomBytes(16).toString('hex')}`;
-    const limited = await createAdminApp(
-      config({ ADMIN_RATE_LIMIT_PER_MINUTE: '3', ADMIN_OPERATOR_TOKENS: `other:${other}` }),
-    );
-    await limited.init();
+    const limited = await startHardened({
+      ADMIN_RATE_LIMIT_PER_MINUTE: '3',
+      ADMIN_OPERATOR_TOKENS: `other:${other}`,
+    });
     try {
-      const h = request(limited.getHttpServer());
+      const h = limited.http;
       const statuses: number[] = [];
       for (let i = 0; i < 5; i++) statuses.push((await h.get('/admin/consumers').set(op)).status);
       expect(statuses).toEqual([200, 200, 200, 429, 429]);
@@ -211,7 +204,7 @@ describe('admin API: bounded input, rate limits, replay limits, headers, token r
       );
       expect((await h.get('/health/live')).status).toBe(200);
     } finally {
-      await limited.close();
+      await limited.app.close();
     }
   });
 });

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { sql } from 'drizzle-orm';
-import request from 'supertest';
+import type request from 'supertest';
 import { DEAD_LETTER_ID_HEADER, publishResubmission } from '@settlement/activities';
-import { createAdminApp } from '../../apps/admin/src/app';
-import { loadAdminConfig } from '../../apps/admin/src/config';
-import { openPipeline, stackAddresses, waitFor, type Pipeline } from './support/apps';
+import { startAdmin } from './support/admin';
+import { openPipeline, waitFor, type Pipeline } from './support/apps';
 import { count, openAccounts, txValue } from './support/fixtures';
 import { temporalClient } from './support/temporal';
 import { SEARCH_ATTRIBUTES } from '@settlement/contracts';
@@ -38,18 +37,13 @@ describe('dead-letter repair (built ingest + worker, admin API, real stack)', ()
       { id: acc('a') },
       { id: acc('b') },
     ]);
-    const config = loadAdminConfig({
-      ...stackAddresses(),
+    ({ app, http } = await startAdmin(pipeline.db.url, {
       ...pipeline.env,
       ADMIN_OPERATOR_TOKENS: `alice:${ALICE},bob:${BOB}`,
       ADMIN_READONLY_TOKENS: `auditor:${READER}`,
       RESUBMIT_RELAY_INTERVAL_MS: '1000',
       REDRIVE_MAX_PER_SECOND: '50',
-      LOG_LEVEL: 'warn',
-    });
-    app = await createAdminApp(config);
-    await app.init();
-    http = request(app.getHttpServer());
+    }));
   }, 120_000);
 
   afterAll(async () => {

@@ -4,11 +4,9 @@ import type { Client } from '@temporalio/client';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { sql } from 'drizzle-orm';
 import { Partitioners, type Kafka } from 'kafkajs';
-import request from 'supertest';
+import type request from 'supertest';
 import { closeCycleWindow, computeNetPositions, settleBatch } from '@settlement/activities';
-import { createAdminApp } from '../../apps/admin/src/app';
-import { loadAdminConfig } from '../../apps/admin/src/config';
-import { stackAddresses } from './support/apps';
+import { startAdmin } from './support/admin';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { batch, openAccounts, startPartition } from './support/fixtures';
 import { createTopics, testKafka } from './support/kafka';
@@ -65,23 +63,16 @@ describe('OpenAPI document against the real answers of every route', () => {
     await producer.send({ topic: topics.transactions, messages: [{ key: 'a', value: '{}' }] });
     await producer.disconnect();
     temporal = await temporalClient();
-    app = await createAdminApp(
-      loadAdminConfig({
-        ...stackAddresses(),
-        DATABASE_URL: db.url,
-        KAFKA_TOPIC: topics.transactions,
-        KAFKA_OUTCOME_TOPIC: topics.outcomes,
-        KAFKA_DLQ_TOPIC: topics.deadLetters,
-        KAFKA_GROUP_ID: `it-openapi-${randomBytes(4).toString('hex')}`,
-        TEMPORAL_TASK_QUEUE: uniqueTaskQueue('openapi'),
-        ADMIN_TOKEN: OPERATOR,
-        ADMIN_OPERATOR_TOKENS: `second:${OPERATOR2}`,
-        ADMIN_READONLY_TOKENS: `auditor:${READER}`,
-        LOG_LEVEL: 'warn',
-      }),
-    );
-    await app.init();
-    http = request(app.getHttpServer());
+    ({ app, http } = await startAdmin(db.url, {
+      KAFKA_TOPIC: topics.transactions,
+      KAFKA_OUTCOME_TOPIC: topics.outcomes,
+      KAFKA_DLQ_TOPIC: topics.deadLetters,
+      KAFKA_GROUP_ID: `it-openapi-${randomBytes(4).toString('hex')}`,
+      TEMPORAL_TASK_QUEUE: uniqueTaskQueue('openapi'),
+      ADMIN_TOKEN: OPERATOR,
+      ADMIN_OPERATOR_TOKENS: `second:${OPERATOR2}`,
+      ADMIN_READONLY_TOKENS: `auditor:${READER}`,
+    }));
     doc = (await http.get('/docs/openapi.json')).body as Document;
 
     // Real data for the lookups: a settled and a rejected transaction, dead letters (a

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sql } from 'drizzle-orm';
+import { settleBatchWorkflowId } from '@settlement/contracts';
 import { openPipeline, waitFor, type Pipeline } from './support/apps';
+import { temporalClient } from './support/temporal';
 import { openAccounts, txValue } from './support/fixtures';
 
 interface ReceivedSpan {
@@ -72,9 +75,17 @@ describe('tracing from the Kafka message to the ledger commit (built apps, OTLP)
     await new Promise((resolve) => collector?.server.close(resolve));
   });
 
-  it('connects ingest, the workflow, the settle activity and the commit in the producer trace', async () => {
-    const traceId = randomBytes(16).toString('hex');
-    const producerSpan = randomBytes(8).toString('hex');
+  const wanted = [
+    'ingest batch',
+    'StartWorkflow:settleBatch',
+    'RunWorkflow:settleBatch',
+    'StartActivity:settleBatch',
+    'RunActivity:settleBatch',
+    'ledger commit',
+  ];
+
+  /** Produces one transfer whose producer span is given; returns its transaction id. */
+  async function produceTraced(traceId: string, producerSpan: string): Promise<string> {
     const run = randomBytes(3).toString('hex');
     const [funder, shop] = [`tr-${run}-funder`, `tr-${run}-shop`];
     await openAccounts(pipeline.db.db, [{ id: funder, overdraftLimit: 1_000_000n }, { id: shop }]);
@@ -89,15 +100,14 @@ describe('tracing from the Kafka message to the ledger commit (built apps, OTLP)
         },
       ],
     });
+    return `tr-${run}`;
+  }
+
+  it('connects ingest, the workflow, the settle activity and the commit in the producer trace', async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const producerSpan = randomBytes(8).toString('hex');
+    await produceTraced(traceId, producerSpan);
     const started = Date.now();
-    const wanted = [
-      'ingest batch',
-      'StartWorkflow:settleBatch',
-      'RunWorkflow:settleBatch',
-      'StartActivity:settleBatch',
-      'RunActivity:settleBatch',
-      'ledger commit',
-    ];
     // The apps export in batches (every few seconds): wait until each span arrived.
     const trace = await waitFor(
       'the spans of the trace',
@@ -123,5 +133,39 @@ describe('tracing from the Kafka message to the ledger commit (built apps, OTLP)
     process.stdout.write(
       `one trace ${traceId}: ${trace.length} spans (${[...new Set(trace.map((s) => s.name))].join(', ')}) within ${Date.now() - started} ms\n`,
     );
+  });
+
+  // Runs last: it stops the apps.
+  it('sends the spans still queued when the apps stop', async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const id = await produceTraced(traceId, randomBytes(8).toString('hex'));
+    const batchId = await waitFor(
+      'the transaction settled',
+      async () =>
+        (
+          await pipeline.db.db.execute<{ batch_id: string }>(
+            sql`select batch_id from transactions where id = ${id}`,
+          )
+        )[0]?.batch_id,
+      60_000,
+      50,
+    );
+    // Its workflow closed: every span of the batch has ended, none is in flight.
+    const client = await temporalClient();
+    try {
+      await client.workflow.getHandle(settleBatchWorkflowId(batchId)).result();
+    } finally {
+      await client.connection.close();
+    }
+    // The exporter sends every few seconds: stopped at once, only a flush at shutdown sends
+    // the spans of this batch.
+    const before = collector.spans.filter((s) => s.traceId === traceId).length;
+    const stopped = Date.now();
+    await Promise.all(pipeline.apps.map((a) => a.stop()));
+    const names = new Set(collector.spans.filter((s) => s.traceId === traceId).map((s) => s.name));
+    process.stdout.write(
+      `spans of the last batch: ${before} before the stop, ${names.size} names after it (apps stopped in ${Date.now() - stopped} ms)\n`,
+    );
+    expect(wanted.filter((name) => !names.has(name))).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { auditLog, type Database } from '@settlement/db';
+import { insertAuditRow, type Database } from '@settlement/db';
 import type { Principal } from './auth/tokens';
 
 type Executor = Pick<Database, 'insert'>;
@@ -19,7 +19,7 @@ export interface AuditEntry {
  * change's own database transaction, so a change without its audit row cannot exist.
  */
 export async function recordAudit(db: Executor, entry: AuditEntry): Promise<void> {
-  await db.insert(auditLog).values({
+  await insertAuditRow(db, {
     actor: entry.principal.name,
     role: entry.principal.role,
     action: entry.action,

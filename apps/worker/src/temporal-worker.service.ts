@@ -23,8 +23,8 @@ import type {
 import type { DatabaseHandle } from '@settlement/db';
 import { createActivities } from '@settlement/activities';
 import { connectionOptions, tracingWorkerOptions } from '@settlement/temporal';
-import { addMetricsSource, recordColdStart } from '@settlement/observability';
-import { workflowBundle } from './workflow-bundle';
+import { addMetricsSource, recordColdStart, tracingActive } from '@settlement/observability';
+import { WORKFLOW_BUNDLE_PATHS, workflowBundle } from './workflow-bundle';
 import { CONFIG, DATABASE, KAFKA, LOGGER, type Logger } from '@settlement/platform';
 
 type Config = KafkaConfig &
@@ -64,11 +64,12 @@ export class TemporalWorkerService implements OnApplicationBootstrap, BeforeAppl
     });
     await this.producer.connect();
     this.connection = await NativeConnection.connect(connectionOptions(this.config));
+    const traced = tracingActive();
     this.worker = await Worker.create({
       connection: this.connection,
       namespace: this.config.TEMPORAL_NAMESPACE,
       taskQueue: this.config.TEMPORAL_TASK_QUEUE,
-      workflowBundle: workflowBundle(),
+      workflowBundle: workflowBundle(WORKFLOW_BUNDLE_PATHS[traced ? 'traced' : 'plain']),
       activities: createActivities({
         db: this.database.db,
         producer: this.producer,
@@ -91,7 +92,8 @@ export class TemporalWorkerService implements OnApplicationBootstrap, BeforeAppl
       // (dead) sticky queue before any worker gets it: 1 s instead of the default 10 s (a busy live
       // worker missing it costs a replay of a short history elsewhere).
       stickyQueueScheduleToStartTimeout: '1s',
-      ...tracingWorkerOptions(),
+      // Interceptors only when traced: with tracing off they made no-op spans per activity.
+      ...(traced ? tracingWorkerOptions() : {}),
     });
     this.running = this.worker.run();
     this.watchFirstPoll(this.worker);

@@ -92,8 +92,9 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async replayChunk(input: ReplayChunkInput): Promise<ReplayChunkResult> {
-      // Heartbeats let Temporal notice a killed worker in seconds and retry the chunk elsewhere.
-      const result = await heartbeating(() => replayChunk(deps, input));
+      // Heartbeats let Temporal notice a killed worker in seconds and retry the chunk elsewhere,
+      // and bring a cancellation in, which stops the chunk before it changes anything.
+      const result = await heartbeating((cancelled) => replayChunk(deps, input, cancelled));
       deps.logger.debug({ ...input, readNow: result.readNow }, 'replay chunk done');
       return result;
     },

@@ -1,21 +1,37 @@
-import { sql } from 'drizzle-orm';
 import type { Producer } from 'kafkajs';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   cycleIdFor,
-  type CycleStatus,
   type CycleSummary,
-  type CycleTotals,
   type CycleWindow,
   type SettlementCycleEvent,
 } from '@settlement/contracts';
-import { pgArray, type Database, type LedgerTx } from '@settlement/db';
 import {
-  describeCycleProblem,
-  parseLedgerInteger,
-  verifyCycle,
-  type PositionBalances,
-} from '@settlement/ledger';
+  computeCyclePositions,
+  countInProgress,
+  findCycleAfter,
+  findCycleForStep,
+  findCycleState,
+  findCycleTargets,
+  findLatestCycle,
+  findPositionsReadBefore,
+  insertClosedCycle,
+  lockCycleStarts,
+  markCycleCompleted,
+  markCycleFailed,
+  markCycleVerified,
+  openTransactionIds,
+  readCycleBalances,
+  readPartitionCursors,
+  reopenFailedCycle,
+  sealCycle,
+  type CycleBalances,
+  type CycleState,
+  type Database,
+  type LedgerTx,
+} from '@settlement/db';
+import { describeCycleProblem, verifyCycle, type PositionBalances } from '@settlement/ledger';
+import { describeLagging, partitionsBehind } from './cycle-window';
 
 export interface CycleDeps {
   db: Database;
@@ -35,45 +51,31 @@ export const CYCLE_FAILURES = [
   'CycleNotFound',
 ] as const;
 
-type Queryable = { execute: LedgerTx['execute'] };
+/** A cycle without a row is a bug or a lost row: an operator must look. */
+const cycleNotFound = (cycleId: string) =>
+  ApplicationFailure.nonRetryable(`cycle ${cycleId} has no row`, 'CycleNotFound');
 
-type CycleRow = {
-  id: string;
-  workflow_id: string;
-  window_start: string;
-  cutoff: string;
-  status: CycleStatus;
-  sealed: boolean;
-  transactions: string | null;
-  totals: CycleTotals | null;
-  positions: string;
-};
-
-const iso = (column: string) =>
-  sql.raw(`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
-
-async function loadCycle(db: Queryable, cycleId: string, lock = false): Promise<CycleRow> {
-  const rows = await db.execute<CycleRow>(sql`
-    select id, workflow_id, ${iso('window_start')} as window_start, ${iso('cutoff')} as cutoff, status,
-      sealed_at is not null as sealed, transactions::text, totals,
-      (select count(*) from cycle_positions p where p.cycle_id = c.id)::text as positions
-    from settlement_cycles c where id = ${cycleId} ${lock ? sql`for update of c` : sql``}`);
-  if (!rows[0])
-    throw ApplicationFailure.nonRetryable(`cycle ${cycleId} has no row`, 'CycleNotFound');
-  return rows[0];
+async function loadCycle(
+  db: Database | LedgerTx,
+  cycleId: string,
+  lock = false,
+): Promise<CycleState> {
+  const cycle = await findCycleForStep(db, cycleId, lock);
+  if (!cycle) throw cycleNotFound(cycleId);
+  return cycle;
 }
 
-const windowOf = (r: CycleRow): CycleWindow => ({
+const windowOf = (r: CycleState): CycleWindow => ({
   cycleId: r.id,
-  windowStart: r.window_start,
+  windowStart: r.windowStart,
   cutoff: r.cutoff,
   status: r.status,
 });
 
-const summaryOf = (r: CycleRow): CycleSummary => ({
+const summaryOf = (r: CycleState): CycleSummary => ({
   ...windowOf(r),
   transactions: Number(r.transactions ?? 0),
-  positions: Number(r.positions),
+  positions: r.positions,
   totals: r.totals ?? {},
 });
 
@@ -93,60 +95,57 @@ export async function closeCycleWindow(
   const cycleId = cycleIdFor(cutoff);
   const graceSeconds = Math.ceil(deps.graceMs / 1000);
   return deps.db.transaction(async (tx) => {
-    // Serialises cycle starts, so the order checks below and the insert are one step.
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtext('settlement_cycles'))`);
-    const existing = await tx.execute<{ id: string; status: CycleStatus }>(
-      sql`select id, status from settlement_cycles where id = ${cycleId}`,
-    );
-    if (existing[0]?.status === 'FAILED') {
-      // A new run for a failed cut-off (an operator re-ran it): resume from the last good step.
-      await tx.execute(sql`
-        update settlement_cycles set status = case when sealed_at is null then 'CLOSED' else 'COMPUTED' end,
-          error = null, grace_deadline = now() + make_interval(secs => ${graceSeconds}), updated_at = now()
-        where id = ${cycleId}`);
-    }
-    if (existing[0]) return windowOf(await loadCycle(tx, cycleId));
+    await lockCycleStarts(tx);
+    const existing = await findCycleState(tx, cycleId);
+    // A new run for a failed cut-off (an operator re-ran it): resume from the last good step.
+    if (existing?.status === 'FAILED') await reopenFailedCycle(tx, cycleId, graceSeconds);
+    if (existing) return windowOf(await loadCycle(tx, cycleId));
 
-    const later = await tx.execute<{ id: string }>(
-      sql`select id from settlement_cycles where cutoff > ${input.cutoff}::timestamptz order by cutoff limit 1`,
+    const previous = await checkCycleOrder(tx, cutoff);
+    await insertClosedCycle(
+      tx,
+      {
+        id: cycleId,
+        workflowId: input.workflowId,
+        windowStart: previous?.cutoff ?? new Date(0),
+        cutoff,
+        partitionTargets: await findPositionsReadBefore(tx, cutoff),
+        requestedBy: input.requestedBy,
+      },
+      graceSeconds,
     );
-    if (later[0]) {
-      throw ApplicationFailure.nonRetryable(
-        `cycle ${later[0].id} has a later cut-off and already ran: windows are contiguous, a cut-off inside a closed window cannot get a cycle of its own`,
-        'CycleOutOfOrder',
-      );
-    }
-    const previous = await tx.execute<{ id: string; status: CycleStatus; cutoff: string }>(sql`
-      select id, status, cutoff::text from settlement_cycles order by cutoff desc limit 1`);
-    const prev = previous[0];
-    if (prev?.status === 'FAILED') {
-      throw ApplicationFailure.nonRetryable(
-        `the previous cycle ${prev.id} failed: re-run it (POST /admin/cycles with its cut-off) before this one`,
-        'PreviousCycleFailed',
-      );
-    }
-    if (prev && prev.status !== 'COMPLETED') {
-      throw ApplicationFailure.retryable(
-        `the previous cycle ${prev.id} is ${prev.status}; this one starts when it completes`,
-        'PreviousCyclePending',
-      );
-    }
-    await tx.execute(sql`
-      insert into settlement_cycles (id, workflow_id, window_start, cutoff, status, partition_targets,
-        grace_deadline, requested_by)
-      select ${cycleId}, ${input.workflowId}, coalesce(${prev?.cutoff ?? null}::timestamptz, 'epoch'::timestamptz),
-        ${input.cutoff}::timestamptz, 'CLOSED',
-        coalesce((select jsonb_agg(jsonb_build_object('topic', topic, 'partition', partition, 'nextOffset', next_offset::text))
-          from (select topic, partition, max(next_offset) as next_offset from batches
-                where replay_id is null and created_at <= ${input.cutoff}::timestamptz
-                group by topic, partition) read_before_cutoff), '[]'::jsonb),
-        greatest(now(), ${input.cutoff}::timestamptz) + make_interval(secs => ${graceSeconds}),
-        ${input.requestedBy}`);
     return windowOf(await loadCycle(tx, cycleId));
   });
 }
 
-type Lagging = { topic: string; partition: number; target: string; cursor: string | null };
+/**
+ * Cycles run one at a time in cut-off order: refuses a cut-off inside a window that already
+ * ran or after a failed cycle, and waits (retryably) for a cycle still running. Returns the
+ * previous cycle, whose cut-off starts the new window.
+ */
+async function checkCycleOrder(db: LedgerTx, cutoff: Date) {
+  const later = await findCycleAfter(db, cutoff);
+  if (later) {
+    throw ApplicationFailure.nonRetryable(
+      `cycle ${later} has a later cut-off and already ran: windows are contiguous, a cut-off inside a closed window cannot get a cycle of its own`,
+      'CycleOutOfOrder',
+    );
+  }
+  const prev = await findLatestCycle(db);
+  if (prev?.status === 'FAILED') {
+    throw ApplicationFailure.nonRetryable(
+      `the previous cycle ${prev.id} failed: re-run it (POST /admin/cycles with its cut-off) before this one`,
+      'PreviousCycleFailed',
+    );
+  }
+  if (prev && prev.status !== 'COMPLETED') {
+    throw ApplicationFailure.retryable(
+      `the previous cycle ${prev.id} is ${prev.status}; this one starts when it completes`,
+      'PreviousCyclePending',
+    );
+  }
+  return prev;
+}
 
 /**
  * Step 2: waits until every partition's settlement cursor has passed the position read
@@ -163,21 +162,17 @@ export async function awaitWindowSettled(
   const until = started + (options.pollMs ?? 20_000);
   for (;;) {
     options.heartbeat?.();
-    const cycle = await loadCycle(deps.db, input.cycleId);
+    const cycle = await findCycleTargets(deps.db, input.cycleId);
+    if (!cycle) throw cycleNotFound(input.cycleId);
     if (cycle.sealed) return { waitedMs: 0 };
-    const rows = await deps.db.execute<Lagging & { overdue: boolean }>(sql`
-      select t.topic, t.partition, t."nextOffset" as target, c.next_offset::text as cursor,
-        now() > s.grace_deadline as overdue
-      from settlement_cycles s
-      cross join jsonb_to_recordset(s.partition_targets) as t(topic text, partition int, "nextOffset" bigint)
-      left join partition_cursors c on c.topic = t.topic and c.partition = t.partition
-      where s.id = ${input.cycleId} and (c.next_offset is null or c.next_offset < t."nextOffset")
-      order by t.topic, t.partition`);
-    if (rows.length === 0) return { waitedMs: Date.now() - started };
-    const behind = rows
-      .map((r) => `${r.topic}/${r.partition} at ${r.cursor ?? 'no cursor'} of ${r.target}`)
-      .join(', ');
-    if (rows[0].overdue) {
+    const topics = [...new Set(cycle.partitionTargets.map((t) => t.topic))];
+    const lagging = partitionsBehind(
+      cycle.partitionTargets,
+      await readPartitionCursors(deps.db, topics),
+    );
+    if (lagging.length === 0) return { waitedMs: Date.now() - started };
+    const behind = describeLagging(lagging);
+    if (cycle.overdue) {
       throw ApplicationFailure.nonRetryable(
         `cycle ${input.cycleId}: batches read before the cut-off are still unsettled after the grace period (${behind})`,
         'CycleWindowNotSettled',
@@ -210,46 +205,13 @@ export async function computeNetPositions(
 ): Promise<CycleSummary> {
   const before = await loadCycle(deps.db, input.cycleId);
   if (before.status !== 'CLOSED') return summaryOf(before);
-  await deps.db.execute(sql`
-    update settlement_cycles set sealed_at = coalesce(sealed_at, now()), updated_at = now()
-    where id = ${input.cycleId}`);
+  await sealCycle(deps.db, input.cycleId);
   await awaitTransactionsInProgress(deps.db, input.cycleId, options.drainMs ?? 30_000);
 
   return deps.db.transaction(async (tx) => {
     const cycle = await loadCycle(tx, input.cycleId, true);
     if (cycle.status !== 'CLOSED') return summaryOf(cycle);
-    const window = sql`t.settled_at > ${cycle.window_start}::timestamptz and t.settled_at <= ${cycle.cutoff}::timestamptz`;
-    await tx.execute(sql`
-      insert into cycle_positions (cycle_id, account_id, currency, debits, credits, net, closing_balance)
-      with in_window as (
-        select p.account_id, p.currency, p.amount
-        from transactions t join postings p on p.transaction_id = t.id
-        where ${window} and t.status = 'SETTLED'),
-      after_cutoff as (
-        select p.account_id, sum(p.amount) as amount
-        from transactions t join postings p on p.transaction_id = t.id
-        where t.settled_at > ${cycle.cutoff}::timestamptz
-        group by p.account_id)
-      select ${cycle.id}, w.account_id, w.currency,
-        coalesce(sum(-w.amount) filter (where w.amount < 0), 0),
-        coalesce(sum(w.amount) filter (where w.amount > 0), 0),
-        sum(w.amount),
-        a.balance - coalesce(l.amount, 0)
-      from in_window w
-      join accounts a on a.id = w.account_id
-      left join after_cutoff l on l.account_id = w.account_id
-      group by w.account_id, w.currency, a.balance, l.amount`);
-    await tx.execute(sql`
-      update settlement_cycles s set status = 'COMPUTED', updated_at = now(),
-        transactions = counts.settled, rejected = counts.rejected,
-        totals = coalesce((
-          select jsonb_object_agg(currency, jsonb_build_object('debits', debits::text, 'credits', credits::text))
-          from (select currency, sum(debits) as debits, sum(credits) as credits
-                from cycle_positions where cycle_id = s.id group by currency) per_currency), '{}'::jsonb)
-      from (select count(*) filter (where t.status = 'SETTLED') as settled,
-                   count(*) filter (where t.status = 'REJECTED') as rejected
-            from transactions t where ${window}) counts
-      where s.id = ${cycle.id}`);
+    await computeCyclePositions(tx, cycle);
     return summaryOf(await loadCycle(tx, cycle.id));
   });
 }
@@ -264,39 +226,20 @@ async function awaitTransactionsInProgress(
   cycleId: string,
   drainMs: number,
 ): Promise<void> {
-  // Snapshots span the cluster: leave out transactions seen running in other databases,
-  // which cannot write this ledger (any transaction not attributable is waited for).
-  const open = await db.execute<{ xid: string }>(sql`
-    select x::text as xid from pg_snapshot_xip(pg_current_snapshot()) x
-    where (x::text::numeric % 4294967296)::text not in (
-      select backend_xid::text from pg_stat_activity
-      where backend_xid is not null and datname is distinct from current_database())`);
-  const xids = open.map((r) => r.xid);
+  const xids = await openTransactionIds(db);
   const deadline = Date.now() + drainMs;
   while (xids.length > 0) {
-    const rows = await db.execute<{ n: string }>(sql`
-      select count(*)::text as n from unnest(${pgArray(xids)}::xid8[]) x
-      where pg_xact_status(x) = 'in progress'`);
-    if (rows[0].n === '0') return;
+    const open = await countInProgress(db, xids);
+    if (open === 0) return;
     if (Date.now() > deadline) {
       throw ApplicationFailure.retryable(
-        `cycle ${cycleId}: ${rows[0].n} database transactions open since the seal have not ended`,
+        `cycle ${cycleId}: ${open} database transactions open since the seal have not ended`,
         'CycleSealDraining',
       );
     }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
-
-type BalanceRow = {
-  account_id: string;
-  currency: string;
-  debits: string;
-  credits: string;
-  net: string;
-  opening: string;
-  closing: string;
-};
 
 /**
  * Step 4: checks the stored positions against the ledger: each currency nets to zero and
@@ -311,23 +254,8 @@ export async function verifyNetPositions(
 ): Promise<CycleSummary> {
   const cycle = await loadCycle(deps.db, input.cycleId);
   if (cycle.status === 'VERIFIED' || cycle.status === 'COMPLETED') return summaryOf(cycle);
-  const rows = await deps.db.execute<BalanceRow>(sql`
-    with after_cutoff as (
-      select p.account_id, sum(p.amount) as amount
-      from transactions t join postings p on p.transaction_id = t.id
-      where t.settled_at > ${cycle.cutoff}::timestamptz
-      group by p.account_id)
-    select a.id as account_id, a.currency,
-      coalesce(c.debits, 0)::text as debits, coalesce(c.credits, 0)::text as credits,
-      coalesce(c.net, 0)::text as net,
-      coalesce((select q.closing_balance from cycle_positions q
-                where q.account_id = a.id and q.currency = a.currency and q.cycle_id < ${cycle.id}
-                order by q.cycle_id desc limit 1), 0)::text as opening,
-      (a.balance - coalesce(l.amount, 0))::text as closing
-    from accounts a
-    left join cycle_positions c on c.cycle_id = ${cycle.id} and c.account_id = a.id and c.currency = a.currency
-    left join after_cutoff l on l.account_id = a.id`);
-  const check = verifyCycle(rows.map(toPositionBalances));
+  const balances = await readCycleBalances(deps.db, cycle);
+  const check = verifyCycle(balances.map(toPositionBalances));
   const stored = cycle.totals ?? {};
   const totalsDiffer = [...check.totals].some(
     ([c, t]) =>
@@ -342,22 +270,22 @@ export async function verifyNetPositions(
       'CycleVerificationFailed',
     );
   }
-  await deps.db.execute(
-    sql`update settlement_cycles set status = 'VERIFIED', updated_at = now() where id = ${cycle.id} and status = 'COMPUTED'`,
-  );
+  await markCycleVerified(deps.db, cycle.id);
   return summaryOf(await loadCycle(deps.db, cycle.id));
 }
 
-const toPositionBalances = (r: BalanceRow): PositionBalances => ({
-  position: {
-    accountId: r.account_id,
-    currency: r.currency,
-    debits: parseLedgerInteger(r.debits),
-    credits: parseLedgerInteger(r.credits),
-    net: parseLedgerInteger(r.net),
-  },
-  opening: parseLedgerInteger(r.opening),
-  closing: parseLedgerInteger(r.closing),
+const toPositionBalances = ({
+  accountId,
+  currency,
+  debits,
+  credits,
+  net,
+  opening,
+  closing,
+}: CycleBalances): PositionBalances => ({
+  position: { accountId, currency, debits, credits, net },
+  opening,
+  closing,
 });
 
 /**
@@ -380,7 +308,7 @@ export async function publishCycle(
   const event: SettlementCycleEvent = {
     ...summaryOf(cycle),
     status: 'COMPLETED',
-    workflowId: cycle.workflow_id,
+    workflowId: cycle.workflowId,
     completedAt: new Date().toISOString(),
   };
   await deps.producer.send({
@@ -388,9 +316,7 @@ export async function publishCycle(
     acks: -1,
     messages: [{ key: cycle.id, value: JSON.stringify(event) }],
   });
-  await deps.db.execute(sql`
-    update settlement_cycles set status = 'COMPLETED', completed_at = coalesce(completed_at, now()), updated_at = now()
-    where id = ${cycle.id}`);
+  await markCycleCompleted(deps.db, cycle.id);
   return summaryOf(await loadCycle(deps.db, cycle.id));
 }
 
@@ -399,7 +325,5 @@ export async function recordCycleFailure(
   deps: Pick<CycleDeps, 'db'>,
   input: { cycleId: string; error: string },
 ): Promise<void> {
-  await deps.db.execute(sql`
-    update settlement_cycles set status = 'FAILED', error = ${input.error}, updated_at = now()
-    where id = ${input.cycleId} and status <> 'COMPLETED'`);
+  await markCycleFailed(deps.db, input.cycleId, input.error);
 }

@@ -1,5 +1,5 @@
 export * from './activities';
-export { HEARTBEAT_EVERY_MS } from './heartbeat';
+export { HEARTBEAT_EVERY_MS, heartbeating } from './heartbeat';
 export * from './errors';
 export { settleBatch, settleBatchWithOutbox } from './settle-batch.activity';
 export { publishOutcomes } from './publish-outcomes.activity';

@@ -1,6 +1,6 @@
 import type { Database, OutboxMessage, PendingOutboxRow } from '@settlement/db';
 import type { Logger } from '@settlement/observability';
-import { publishOutcomes, type OutboxStore } from './publish-outcomes.activity';
+import { chunksOf, publishOutcomes, type OutboxStore } from './publish-outcomes.activity';
 import { mergeProgress, publishBudgetMs, publishSettled } from './publish-settled';
 
 const rows: PendingOutboxRow[] = [
@@ -228,5 +228,21 @@ describe('mergeProgress', () => {
       sent: ['1', '2', '3'],
     });
     expect(mergeProgress(undefined, { sent: [] })).toBeUndefined();
+  });
+});
+
+describe('chunksOf', () => {
+  const records = Array.from({ length: 25 }, (_, i) => ({ key: `tx-${i}`, value: 'x'.repeat(10) }));
+
+  it('caps a request by records as well as bytes, keeping the order', () => {
+    const chunks = chunksOf(records, 1_000_000, 10);
+    expect(chunks.map((c) => c.length)).toEqual([10, 10, 5]);
+    expect(chunks.flat()).toEqual(records);
+  });
+
+  it('caps a request by bytes before the record cap', () => {
+    const chunks = chunksOf(records, 100, 10);
+    expect(chunks.every((c) => c.length < 10)).toBe(true);
+    expect(chunks.flat()).toEqual(records);
   });
 });

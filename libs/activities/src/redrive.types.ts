@@ -1,9 +1,11 @@
+import type { DeadLetterReason } from '@settlement/ledger';
+
 /**
  * Types shared by the redriveDeadLetters workflow (type-only import), its activities and the
  * admin API. Dead letter ids are decimal strings (bigserial).
  */
 export interface RedriveFilter {
-  reason?: string;
+  reason?: DeadLetterReason;
   /** Dead letters created at or after this time (RFC 3339). */
   since?: string;
   /** Dead letters created before this time (RFC 3339). */

@@ -86,6 +86,20 @@ function advanced(
   };
 }
 
+/** Reads [from, to) of one partition; stops, releasing what it holds, when `signal` aborts. */
+export type PartitionReader = (
+  range: { topic: string; partition: number; from: bigint; to: bigint },
+  signal: AbortSignal,
+) => Promise<RawMessage[]>;
+
+/** What a chunk needs of the replay's row and the ledger (PostgreSQL in production). */
+export interface ReplayChunkStore {
+  /** The replay's totals when this chunk was applied already (a retry), else undefined. */
+  appliedAlready(input: ReplayChunkInput): Promise<ReplayChunkResult | undefined>;
+  /** Applies the chunk's messages and moves the replay's progress, in one transaction. */
+  apply(input: ReplayChunkInput, raw: RawMessage[]): Promise<ReplayChunkResult>;
+}
+
 /**
  * One chunk of a replay: read [fromOffset, toOffset) of one partition from Kafka, then in ONE
  * database transaction (holding the replay's row lock) settle it through the live settle path
@@ -97,26 +111,71 @@ function advanced(
 export async function replayChunk(
   deps: ReplayDeps,
   input: ReplayChunkInput,
+  cancelled: AbortSignal,
 ): Promise<ReplayChunkResult> {
-  if (!deps.kafka)
-    throw ApplicationFailure.nonRetryable('the worker has no Kafka client for replays');
-  const from = BigInt(input.fromOffset);
-  const to = BigInt(input.toOffset);
-  const key = String(input.partition);
+  const kafka = deps.kafka;
+  if (!kafka) throw ApplicationFailure.nonRetryable('the worker has no Kafka client for replays');
+  const read: PartitionReader = (r, signal) =>
+    readPartitionRange(kafka, r.topic, r.partition, r.from, r.to, undefined, signal);
+  return replayChunkSteps({ read, store: postgresChunkStore(deps) }, input, cancelled);
+}
 
+/**
+ * The steps of a chunk. A cancelled chunk (its workflow cancelled, its attempt timed out, its
+ * worker shutting down) stops before the read, during it (the reader lets go of Kafka) or
+ * before the transaction, so it changes nothing; the CancelledFailure goes back to Temporal,
+ * which records the cancellation. Once the transaction runs, the chunk is finished instead.
+ */
+export async function replayChunkSteps(
+  ports: { read: PartitionReader; store: ReplayChunkStore },
+  input: ReplayChunkInput,
+  cancelled: AbortSignal,
+): Promise<ReplayChunkResult> {
   // Cheap pre-check without locks: skip the Kafka read when a retry finds the chunk done.
-  const before = await loadReplay(deps.db, input.replayId, false);
-  if (before.progress?.[key] !== input.fromOffset) {
-    return { ...totalsOf(before), readNow: 0, outboxBatchId: null };
-  }
-  const raw = await readPartitionRange(deps.kafka, input.topic, input.partition, from, to);
+  const done = await ports.store.appliedAlready(input);
+  if (done) return done;
+  cancelled.throwIfAborted();
+  const raw = await ports.read(
+    {
+      topic: input.topic,
+      partition: input.partition,
+      from: BigInt(input.fromOffset),
+      to: BigInt(input.toOffset),
+    },
+    cancelled,
+  );
+  cancelled.throwIfAborted();
+  return ports.store.apply(input, raw);
+}
 
+const unchanged = (row: ReplayProgressRow): ReplayChunkResult => ({
+  ...totalsOf(row),
+  readNow: 0,
+  outboxBatchId: null,
+});
+
+function postgresChunkStore(deps: ReplayDeps): ReplayChunkStore {
+  return {
+    async appliedAlready(input) {
+      const before = await loadReplay(deps.db, input.replayId, false);
+      return before.progress?.[String(input.partition)] !== input.fromOffset
+        ? unchanged(before)
+        : undefined;
+    },
+    apply: (input, raw) => applyChunk(deps, input, raw),
+  };
+}
+
+async function applyChunk(
+  deps: ReplayDeps,
+  input: ReplayChunkInput,
+  raw: RawMessage[],
+): Promise<ReplayChunkResult> {
+  const key = String(input.partition);
   let decided: Decided | undefined;
   const result = await deps.db.transaction(async (tx) => {
     const row = await loadReplay(tx, input.replayId, true);
-    if (row.progress?.[key] !== input.fromOffset) {
-      return { ...totalsOf(row), readNow: 0, outboxBatchId: null };
-    }
+    if (row.progress?.[key] !== input.fromOffset) return unchanged(row);
     const delta = emptyCounts();
     let differences: ReplayDifference[] = [];
     let outboxBatchId: string | null = null;

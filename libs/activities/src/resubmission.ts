@@ -1,6 +1,16 @@
-import { sql } from 'drizzle-orm';
 import type { Kafka, Producer } from 'kafkajs';
-import { findPendingBatchOf, pgArray, type Database } from '@settlement/db';
+import {
+  claimResubmission,
+  findPendingBatchOf,
+  findTransactionHashes,
+  findTransactionOutcome,
+  findUnpublishedResubmissions,
+  markResubmissionPublished,
+  type ClaimedResubmission,
+  type Database,
+  type DeadLetterSource,
+  type RepairMessage,
+} from '@settlement/db';
 import { offsetsAtTime } from '@settlement/kafka';
 import { parseTransactionMessage, parseTransactionRecord } from '@settlement/ledger';
 import {
@@ -15,15 +25,11 @@ import {
 /** The header a resubmitted message carries: the id of the dead letter it repairs. */
 export const DEAD_LETTER_ID_HEADER = 'x-dead-letter-id';
 
-/** A dead letter as the repair path needs it (value: the original bytes, base64). */
-export type DeadLetterSourceRow = {
-  id: string;
-  topic: string;
-  key: string | null;
-  value: string;
-  /** As dead_letters keeps them: UTF-8 text per key, a repeated key as an array. */
-  headers: Record<string, string | string[]> | null;
-};
+/**
+ * A dead letter as the repair path needs it (value: the original bytes, base64; headers as
+ * dead_letters keeps them), its id as the decimal text the header carries.
+ */
+export type DeadLetterSourceRow = Omit<DeadLetterSource, 'id'> & { id: string };
 
 /** What is published to the source topic for a resubmission. */
 export interface ResubmissionMessage {
@@ -72,23 +78,29 @@ export function resubmissionMessage(
   };
 }
 
+/** The resubmission message as the repair row keeps it (its own outbox entry). */
+export const repairMessage = (m: ResubmissionMessage): RepairMessage => ({
+  messageTopic: m.topic,
+  messageKey: m.key,
+  messageValue: m.value,
+  messageHeaders: m.headers,
+  transactionId: m.transactionId,
+});
+
 /**
  * Why a transaction id cannot be resubmitted: it already has an outcome, or it waits in a
  * staged batch. undefined when it is free. Resubmitting it would be a duplicate (no effect)
  * or a DUPLICATE_CONFLICT, never a settlement, so the repair path refuses it up front.
  */
 export async function existingOutcome(
-  db: Pick<Database, 'execute'>,
+  db: Pick<Database, 'select' | 'execute'>,
   transactionId: string,
 ): Promise<string | undefined> {
-  const rows = await db.execute<{ status: string; reason: string | null; batch_id: string }>(
-    sql`select status, reason, batch_id from transactions where id = ${transactionId}`,
-  );
-  const r = rows[0];
+  const r = await findTransactionOutcome(db, transactionId);
   if (r) {
-    return `transaction ${transactionId} already has an outcome: ${r.status}${r.reason ? ` ${r.reason}` : ''} (batch ${r.batch_id})`;
+    return `transaction ${transactionId} already has an outcome: ${r.status}${r.reason ? ` ${r.reason}` : ''} (batch ${r.batchId})`;
   }
-  const pending = await findPendingBatchOf(db as Database, transactionId);
+  const pending = await findPendingBatchOf(db, transactionId);
   return pending ? `transaction ${transactionId} is pending in batch ${pending}` : undefined;
 }
 
@@ -97,11 +109,7 @@ export async function idsWithOutcome(
   db: Pick<Database, 'execute'>,
   ids: readonly string[],
 ): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
-  const rows = await db.execute<{ id: string }>(
-    sql`select id from transactions where id = any(${pgArray(ids)}::text[])`,
-  );
-  return new Set(rows.map((r) => r.id));
+  return new Set((await findTransactionHashes(db, ids)).keys());
 }
 
 export interface PublishDeps {
@@ -110,19 +118,8 @@ export interface PublishDeps {
   producer: Producer;
 }
 
-/** A publisher's lease on a row; long enough for kafkajs to finish or give up its retries. */
-const CLAIM = sql`interval '5 minutes'`;
 /** Clock skew allowance when looking for an earlier attempt by message time. */
 const SKEW_MS = 5 * 60_000;
-
-type ClaimedRow = {
-  publish_attempts: number;
-  message_topic: string;
-  message_key: string | null;
-  message_value: string;
-  message_headers: StoredHeaders;
-  resubmitted_at_ms: string;
-};
 
 export type PublishResult = 'published' | 'found-earlier-attempt' | 'not-claimed';
 
@@ -138,68 +135,51 @@ export async function publishResubmission(
   deps: PublishDeps,
   deadLetterId: string,
 ): Promise<PublishResult> {
-  const claimed = await deps.db.execute<ClaimedRow>(sql`
-    update dead_letter_repairs set publish_attempts = publish_attempts + 1,
-      claimed_until = now() + ${CLAIM}, updated_at = now()
-    where dead_letter_id = ${deadLetterId}::bigint and status = 'RESUBMITTED' and published_at is null
-      and (claimed_until is null or claimed_until < now())
-    returning publish_attempts, message_topic, message_key, message_value, message_headers,
-      (extract(epoch from resubmitted_at) * 1000)::bigint::text as resubmitted_at_ms`);
-  const row = claimed[0];
-  if (!row) return 'not-claimed';
-  const value = Buffer.from(row.message_value, 'base64');
-  if (row.publish_attempts > 1) {
-    const earlier = await findPublished(deps.kafka, deadLetterId, row, value);
+  const id = BigInt(deadLetterId);
+  const claimed = await claimResubmission(deps.db, id);
+  if (!claimed) return 'not-claimed';
+  const value = Buffer.from(claimed.value, 'base64');
+  if (claimed.publishAttempts > 1) {
+    const earlier = await findPublished(deps.kafka, deadLetterId, claimed, value);
     if (earlier) {
-      await markPublished(deps.db, deadLetterId, earlier.partition, earlier.offset);
+      await markResubmissionPublished(deps.db, id, earlier);
       return 'found-earlier-attempt';
     }
   }
   const [meta] = await deps.producer.send({
-    topic: row.message_topic,
+    topic: claimed.topic,
     acks: -1,
-    messages: [
-      { key: row.message_key, value, headers: headersToKafka(loadHeaders(row.message_headers)) },
-    ],
+    messages: [{ key: claimed.key, value, headers: headersToKafka(loadHeaders(claimed.headers)) }],
   });
-  await markPublished(deps.db, deadLetterId, meta.partition, meta.baseOffset ?? meta.offset ?? '');
+  const offset = meta.baseOffset ?? meta.offset ?? '';
+  await markResubmissionPublished(deps.db, id, {
+    partition: meta.partition,
+    offset: /^[0-9]+$/.test(offset) ? BigInt(offset) : null,
+  });
   return 'published';
-}
-
-async function markPublished(
-  db: Database,
-  deadLetterId: string,
-  partition: number,
-  offset: string,
-): Promise<void> {
-  await db.execute(sql`
-    update dead_letter_repairs set published_at = now(), published_partition = ${partition},
-      published_offset = ${/^[0-9]+$/.test(offset) ? offset : null}::bigint, claimed_until = null,
-      updated_at = now()
-    where dead_letter_id = ${deadLetterId}::bigint`);
 }
 
 /** An earlier attempt's message on the topic: same header, same key and bytes. */
 async function findPublished(
   kafka: Kafka,
   deadLetterId: string,
-  row: ClaimedRow,
+  claimed: ClaimedResubmission,
   value: Buffer,
-): Promise<{ partition: number; offset: string } | undefined> {
+): Promise<{ partition: number; offset: bigint } | undefined> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const since = Number(row.resubmitted_at_ms) - SKEW_MS;
+    const since = claimed.resubmittedAt.getTime() - SKEW_MS;
     const [starts, ends] = await Promise.all([
-      offsetsAtTime(admin, row.message_topic, since),
-      admin.fetchTopicOffsets(row.message_topic),
+      offsetsAtTime(admin, claimed.topic, since),
+      admin.fetchTopicOffsets(claimed.topic),
     ]);
     for (const end of ends) {
       const start = starts.find((s) => s.partition === end.partition);
       const from = start && start.offset !== '-1' ? BigInt(start.offset) : BigInt(end.high);
       const messages = await readPartitionRange(
         kafka,
-        row.message_topic,
+        claimed.topic,
         end.partition,
         from,
         BigInt(end.high),
@@ -209,11 +189,11 @@ async function findPublished(
           m.headers.some(
             ([k, v]) => k === DEAD_LETTER_ID_HEADER && v.toString() === deadLetterId,
           ) &&
-          (m.key ? m.key.toString('utf8') : null) === row.message_key &&
+          (m.key ? m.key.toString('utf8') : null) === claimed.key &&
           m.value !== null &&
           m.value.equals(value),
       );
-      if (hit) return { partition: end.partition, offset: hit.offset };
+      if (hit) return { partition: end.partition, offset: BigInt(hit.offset) };
     }
     return undefined;
   } finally {
@@ -230,16 +210,10 @@ export async function publishPendingResubmissions(
   deps: PublishDeps,
   opts: { redriveId?: string; olderThanMs?: number; limit?: number },
 ): Promise<number> {
-  const rows = await deps.db.execute<{ id: string }>(sql`
-    select dead_letter_id::text as id from dead_letter_repairs
-    where status = 'RESUBMITTED' and published_at is null
-      and ${opts.redriveId ? sql`redrive_id = ${opts.redriveId}` : sql`true`}
-      and ${opts.olderThanMs !== undefined ? sql`resubmitted_at < now() - make_interval(secs => ${opts.olderThanMs / 1000})` : sql`true`}
-      and (claimed_until is null or claimed_until < now())
-    order by dead_letter_id limit ${opts.limit ?? 1000}`);
+  const ids = await findUnpublishedResubmissions(deps.db, opts, opts.limit ?? 1000);
   let published = 0;
-  for (const r of rows) {
-    if ((await publishResubmission(deps, r.id)) !== 'not-claimed') published++;
+  for (const id of ids) {
+    if ((await publishResubmission(deps, id.toString())) !== 'not-claimed') published++;
   }
   return published;
 }

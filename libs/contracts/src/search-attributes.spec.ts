@@ -34,6 +34,9 @@ describe('the Web UI view of a batch', () => {
     expect(batchSummary(range, 3, 1)).toBe(
       'transactions[4] offsets 40-42: 3 messages, 1 dead-lettered at ingest',
     );
+    expect(batchSummary({ ...range, nextOffset: '41' }, 1, 0)).toBe(
+      'transactions[4] offset 40: 1 message',
+    );
     expect(groupDigits(1234567)).toBe('1,234,567');
     expect(
       replaySummary('rpl-1', 'transactions', 'settle', [

@@ -135,7 +135,7 @@ export function batchSummary(r: LogRange, messages: number, deadLetteredAtIngest
     deadLetteredAtIngest > 0
       ? `, ${groupDigits(deadLetteredAtIngest)} dead-lettered at ingest`
       : '';
-  return `${describeRange(r)}: ${groupDigits(messages)} messages${dead}`;
+  return `${describeRange(r)}: ${groupDigits(messages)} message${messages === 1 ? '' : 's'}${dead}`;
 }
 
 /** The attributes a replay workflow starts with. */

@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, isNotNull, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, isNotNull, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { Database } from './client';
 import type { LedgerTx } from './ledger-store';
@@ -87,12 +87,24 @@ function selectDeadLetters(db: Reader, where: SQL | undefined) {
 
 export type DeadLetterWithRepair = Awaited<ReturnType<typeof selectDeadLetters>>[number];
 
-export interface DeadLetterListFilter {
+/** Which dead letters: by reason and creation time. */
+export interface DeadLetterMatch {
   reason?: (typeof deadLetters.$inferSelect)['reason'];
-  status?: DeadLetterStatus;
   /** RFC 3339, compared by PostgreSQL (whatever the precision and offset). */
   since?: string;
   until?: string;
+}
+
+/** The condition of a {@link DeadLetterMatch} over `dead_letters`. */
+export const deadLettersMatching = (match: DeadLetterMatch): SQL | undefined =>
+  and(
+    match.reason ? eq(deadLetters.reason, match.reason) : undefined,
+    match.since ? gte(deadLetters.createdAt, sql`${match.since}::timestamptz`) : undefined,
+    match.until ? lt(deadLetters.createdAt, sql`${match.until}::timestamptz`) : undefined,
+  );
+
+export interface DeadLetterListFilter extends DeadLetterMatch {
+  status?: DeadLetterStatus;
   /** Keyset: only ids below this one. */
   beforeId?: bigint;
 }
@@ -106,10 +118,8 @@ export async function listDeadLetters(
   return selectDeadLetters(
     db,
     and(
-      filter.reason ? eq(deadLetters.reason, filter.reason) : undefined,
+      deadLettersMatching(filter),
       filter.status ? eq(repairStatus, filter.status) : undefined,
-      filter.since ? gte(deadLetters.createdAt, sql`${filter.since}::timestamptz`) : undefined,
-      filter.until ? lt(deadLetters.createdAt, sql`${filter.until}::timestamptz`) : undefined,
       filter.beforeId !== undefined ? lt(deadLetters.id, filter.beforeId) : undefined,
     ),
   )
@@ -124,6 +134,20 @@ export async function findDeadLetter(
   return (await selectDeadLetters(db, eq(deadLetters.id, id)))[0];
 }
 
+/** A dead letter as a resubmission needs it: where it came from, its key, bytes and headers. */
+export const deadLetterSourceColumns = {
+  id: deadLetters.id,
+  topic: deadLetters.topic,
+  key: deadLetters.key,
+  value: deadLetters.value,
+  headers: deadLetters.headers,
+};
+
+export type DeadLetterSource = Pick<
+  typeof deadLetters.$inferSelect,
+  keyof typeof deadLetterSourceColumns
+>;
+
 /**
  * The dead letter and its repair state, the dead letter's row locked: transitions of one
  * dead letter serialise.
@@ -131,11 +155,7 @@ export async function findDeadLetter(
 export async function lockDeadLetterForRepair(tx: Pick<LedgerTx, 'select'>, id: bigint) {
   const rows = await tx
     .select({
-      id: deadLetters.id,
-      topic: deadLetters.topic,
-      key: deadLetters.key,
-      value: deadLetters.value,
-      headers: deadLetters.headers,
+      ...deadLetterSourceColumns,
       status: repairStatus,
       correctedValue: deadLetterRepairs.correctedValue,
       proposedBy: deadLetterRepairs.proposedBy,
@@ -172,6 +192,15 @@ export async function proposeCorrection(
   });
 }
 
+/** A dead letter's repair row RESUBMITTED, with the message to publish. */
+const resubmission = (id: bigint, message: RepairMessage, by: string) => ({
+  deadLetterId: id,
+  status: 'RESUBMITTED' as const,
+  resubmittedBy: by,
+  resubmittedAt: dbNow(),
+  ...message,
+});
+
 /** OPEN -> RESUBMITTED as is, the message to publish written with the state. */
 export async function resubmitAsIs(
   tx: Pick<LedgerTx, 'insert'>,
@@ -179,13 +208,26 @@ export async function resubmitAsIs(
   message: RepairMessage,
   by: string,
 ): Promise<void> {
-  await tx.insert(deadLetterRepairs).values({
-    deadLetterId: id,
-    status: 'RESUBMITTED',
-    resubmittedBy: by,
-    resubmittedAt: dbNow(),
-    ...message,
-  });
+  await tx.insert(deadLetterRepairs).values(resubmission(id, message, by));
+}
+
+/**
+ * OPEN -> RESUBMITTED for a re-drive's chunk, in one statement; a dead letter that has a
+ * repair row already keeps it.
+ */
+export async function resubmitForRedrive(
+  tx: Pick<LedgerTx, 'insert'>,
+  redriveId: string,
+  by: string,
+  resubmissions: readonly { id: bigint; message: RepairMessage }[],
+): Promise<void> {
+  if (resubmissions.length === 0) return;
+  await tx
+    .insert(deadLetterRepairs)
+    .values(
+      resubmissions.map(({ id, message }) => ({ ...resubmission(id, message, by), redriveId })),
+    )
+    .onConflictDoNothing({ target: deadLetterRepairs.deadLetterId });
 }
 
 /** PROPOSED -> RESUBMITTED: the approver resubmits the correction. */
@@ -268,12 +310,117 @@ export async function findRedrive(db: Reader & Pick<Database, '$count'>, id: str
   return rows[0];
 }
 
-/** The re-drive's status and workflow, its row locked (cancellation). */
+/** The re-drive, its row locked: cancellation and each chunk serialise. */
 export async function lockRedrive(tx: Pick<LedgerTx, 'select'>, id: string) {
   const rows = await tx
-    .select({ status: deadLetterRedrives.status, workflowId: deadLetterRedrives.workflowId })
+    .select({
+      status: deadLetterRedrives.status,
+      workflowId: deadLetterRedrives.workflowId,
+      filter: deadLetterRedrives.filter,
+      maxDeadLetterId: deadLetterRedrives.maxDeadLetterId,
+      cursor: deadLetterRedrives.cursor,
+      matched: deadLetterRedrives.matched,
+      resubmitted: deadLetterRedrives.resubmitted,
+      skipped: deadLetterRedrives.skipped,
+      requestedBy: deadLetterRedrives.requestedBy,
+    })
     .from(deadLetterRedrives)
     .where(eq(deadLetterRedrives.id, id))
     .for('update');
   return rows[0];
+}
+
+/** A publisher's lease on a resubmission; long enough for kafkajs to finish or give up its retries. */
+const PUBLISH_LEASE = sql`interval '5 minutes'`;
+
+/** Resubmissions no publisher holds a lease on. */
+const unclaimed = () =>
+  or(isNull(deadLetterRepairs.claimedUntil), lt(deadLetterRepairs.claimedUntil, sql`now()`));
+
+/**
+ * Claims an unpublished resubmission for one publisher (a lease) and counts the attempt;
+ * undefined when it is published, not RESUBMITTED, or leased by another publisher.
+ */
+export async function claimResubmission(db: Pick<Database, 'update'>, deadLetterId: bigint) {
+  const [row] = await db
+    .update(deadLetterRepairs)
+    .set({
+      publishAttempts: sql`${deadLetterRepairs.publishAttempts} + 1`,
+      claimedUntil: sql`now() + ${PUBLISH_LEASE}`,
+      updatedAt: dbNow(),
+    })
+    .where(
+      and(
+        eq(deadLetterRepairs.deadLetterId, deadLetterId),
+        eq(deadLetterRepairs.status, 'RESUBMITTED'),
+        isNull(deadLetterRepairs.publishedAt),
+        unclaimed(),
+      ),
+    )
+    .returning({
+      publishAttempts: deadLetterRepairs.publishAttempts,
+      topic: deadLetterRepairs.messageTopic,
+      key: deadLetterRepairs.messageKey,
+      value: deadLetterRepairs.messageValue,
+      headers: deadLetterRepairs.messageHeaders,
+      resubmittedAt: deadLetterRepairs.resubmittedAt,
+    });
+  if (!row) return undefined;
+  const { topic, value, resubmittedAt } = row;
+  // dead_letter_repairs_resubmitted_has_message: a RESUBMITTED row has its message.
+  if (topic === null || value === null || resubmittedAt === null) {
+    throw new Error(`resubmission of dead letter ${deadLetterId} has no message`);
+  }
+  return { ...row, topic, value, resubmittedAt };
+}
+
+export type ClaimedResubmission = NonNullable<Awaited<ReturnType<typeof claimResubmission>>>;
+
+/** Where the resubmitted message went; the lease ends. */
+export async function markResubmissionPublished(
+  db: Pick<Database, 'update'>,
+  deadLetterId: bigint,
+  at: { partition: number; offset: bigint | null },
+): Promise<void> {
+  await db
+    .update(deadLetterRepairs)
+    .set({
+      publishedAt: dbNow(),
+      publishedPartition: at.partition,
+      publishedOffset: at.offset,
+      claimedUntil: null,
+      updatedAt: dbNow(),
+    })
+    .where(eq(deadLetterRepairs.deadLetterId, deadLetterId));
+}
+
+/**
+ * Unpublished resubmissions no publisher holds: those of one re-drive, or any resubmitted at
+ * least `olderThanMs` ago. Oldest dead letter first.
+ */
+export async function findUnpublishedResubmissions(
+  db: Reader,
+  filter: { redriveId?: string; olderThanMs?: number },
+  limit: number,
+): Promise<bigint[]> {
+  const rows = await db
+    .select({ id: deadLetterRepairs.deadLetterId })
+    .from(deadLetterRepairs)
+    .where(
+      and(
+        eq(deadLetterRepairs.status, 'RESUBMITTED'),
+        isNull(deadLetterRepairs.publishedAt),
+        filter.redriveId ? eq(deadLetterRepairs.redriveId, filter.redriveId) : undefined,
+        filter.olderThanMs !== undefined
+          ? lt(
+              deadLetterRepairs.resubmittedAt,
+              sql`now() - make_interval(secs => ${filter.olderThanMs / 1000})`,
+            )
+          : undefined,
+        unclaimed(),
+      ),
+    )
+    .orderBy(asc(deadLetterRepairs.deadLetterId))
+    .limit(limit);
+  return rows.map((r) => r.id);
 }

@@ -152,7 +152,7 @@ export async function lockAndApplyMovements(
 
 /** Content hashes of transactions the ledger already holds, by id. */
 export async function findTransactionHashes(
-  tx: LedgerTx,
+  tx: { execute: LedgerTx['execute'] },
   ids: readonly string[],
 ): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map();

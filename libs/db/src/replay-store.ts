@@ -1,11 +1,62 @@
-import { and, eq, gte, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, gte, lt, or, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { Database } from './client';
 import type { LedgerTx } from './ledger-store';
 import { accounts, deadLetters, postings, replays, transactions } from './schema';
-import { anyOf, dbNow } from './sql-fragments';
+import { advisoryXactLock, anyOf, dbNow, dbNowOnce } from './sql-fragments';
 
 type Reader = Pick<Database, 'select'>;
+
+/** A replay as recorded: its request, ranges, status, progress and counts. */
+export type Replay = typeof replays.$inferSelect;
+export type NewReplay = Pick<
+  typeof replays.$inferInsert,
+  'id' | 'workflowId' | 'topic' | 'mode' | 'ranges' | 'request' | 'progress' | 'requestedBy'
+>;
+
+/** Records a replay as RUNNING (its workflow is started in the same transaction). */
+export async function insertReplay(tx: Pick<LedgerTx, 'insert'>, replay: NewReplay): Promise<void> {
+  await tx.insert(replays).values({ ...replay, status: 'RUNNING' });
+}
+
+export async function findReplay(db: Reader, id: string): Promise<Replay | undefined> {
+  const rows = await db.select().from(replays).where(eq(replays.id, id)).limit(1);
+  return rows[0];
+}
+
+/**
+ * Newest first, keyset on (created_at, id) (index replays_created_idx): only replays before
+ * `before`, the last one of the previous page.
+ */
+export async function listReplays(
+  db: Reader,
+  before: { createdAt: Date; id: string } | undefined,
+  limit: number,
+): Promise<Replay[]> {
+  return db
+    .select()
+    .from(replays)
+    .where(
+      before
+        ? or(
+            lt(replays.createdAt, before.createdAt),
+            and(eq(replays.createdAt, before.createdAt), lt(replays.id, before.id)),
+          )
+        : undefined,
+    )
+    .orderBy(desc(replays.createdAt), desc(replays.id))
+    .limit(limit);
+}
+
+/** The replay's status and workflow, its row locked (cancellation). */
+export async function lockReplay(tx: Pick<LedgerTx, 'select'>, id: string) {
+  const rows = await tx
+    .select({ status: replays.status, workflowId: replays.workflowId })
+    .from(replays)
+    .where(eq(replays.id, id))
+    .for('update');
+  return rows[0];
+}
 
 const replayProgressColumns = {
   progress: replays.progress,
@@ -62,7 +113,7 @@ export async function setReplayStatus(
       status,
       error,
       updatedAt: dbNow(),
-      finishedAt: status === 'RUNNING' ? null : sql`coalesce(${replays.finishedAt}, now())`,
+      finishedAt: status === 'RUNNING' ? null : dbNowOnce(replays.finishedAt),
     })
     .where(eq(replays.id, replayId));
 }
@@ -122,7 +173,7 @@ export async function findRecordedOutcomes(
  * row to lock before the replay exists), so two starts cannot both see a free slot.
  */
 export async function lockReplayStarts(tx: Pick<LedgerTx, 'execute'>): Promise<void> {
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtext('settlement.replays.start'))`);
+  await advisoryXactLock(tx, 'settlement.replays.start');
 }
 
 export async function countRunningReplays(db: Pick<Database, '$count'>): Promise<number> {

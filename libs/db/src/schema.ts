@@ -476,7 +476,9 @@ export const deadLetterRedrives = pgTable(
     id: text('id').primaryKey(),
     workflowId: text('workflow_id').notNull(),
     /** {reason?, since?, until?}: which OPEN dead letters, as requested. */
-    filter: jsonb('filter').$type<Record<string, unknown>>().notNull(),
+    filter: jsonb('filter')
+      .$type<{ reason?: (typeof DEAD_LETTER_REASONS)[number]; since?: string; until?: string }>()
+      .notNull(),
     /** The newest dead letter id when the re-drive started: later ones are not in it. */
     maxDeadLetterId: bigint('max_dead_letter_id', { mode: 'bigint' }).notNull(),
     status: text('status', { enum: REDRIVE_STATUSES }).notNull(),

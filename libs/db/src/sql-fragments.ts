@@ -20,6 +20,9 @@ export const jsonParam = (value: unknown) => sql.param(JSON.stringify(value));
  */
 export const dbNow = (): SQL<Date> => sql<Date>`now()`;
 
+/** The database clock for a column set once: a retry keeps the first time (`finished_at`...). */
+export const dbNowOnce = (column: AnyColumn): SQL<Date> => sql<Date>`coalesce(${column}, now())`;
+
 /**
  * A timestamp as RFC 3339 UTC text, with microseconds unless `ms`, as the admin API shows it:
  * a JS Date would cut it to milliseconds, and a keyset cursor built from that would skip rows.
@@ -37,3 +40,14 @@ export const isoUtc = <C extends AnyColumn>(column: C, precision: 'us' | 'ms' = 
  */
 export const anyOf = (column: AnyColumn, values: readonly string[]): SQL =>
   sql`${column} = any(${pgArray(values)}::text[])`;
+
+/**
+ * A transaction-level advisory lock on `name`, held to the end of the transaction: serialises
+ * a check-then-insert where there is no row to lock yet. Raw SQL: a function call, no table.
+ */
+export async function advisoryXactLock(
+  tx: { execute: (query: SQL) => PromiseLike<unknown> },
+  name: string,
+): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${name}))`);
+}

@@ -1,6 +1,10 @@
-import { sql } from 'drizzle-orm';
 import type { Producer } from 'kafkajs';
-import { accounts as accountsTable, pgArray, type Database } from '@settlement/db';
+import {
+  countRecordedTransactions,
+  countRunOutcomes,
+  insertAccountsIfAbsent,
+  type Database,
+} from '@settlement/db';
 import {
   withTotal,
   type ExpectedOutcomes,
@@ -23,10 +27,7 @@ export async function openAccounts(
   for (let i = 0; i < rows.length; i += 5000) {
     // Idempotent (on conflict do nothing): safe to repeat after an outage.
     await retry('PostgreSQL: opening accounts', () =>
-      db
-        .insert(accountsTable)
-        .values(rows.slice(i, i + 5000))
-        .onConflictDoNothing(),
+      insertAccountsIfAbsent(db, rows.slice(i, i + 5000)),
     );
   }
 }
@@ -109,13 +110,11 @@ export async function waitForIds(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const rows = await retry('PostgreSQL: waiting for the funding', () =>
-      db.execute<{ n: string }>(
-        sql`select count(*)::text as n from transactions where id = any(${pgArray(ids)}::text[])`,
-      ),
+    const recorded = await retry('PostgreSQL: waiting for the funding', () =>
+      countRecordedTransactions(db, ids),
     );
-    if (Number(rows[0].n) >= ids.length) return;
-    if (Date.now() > deadline) throw new Error(`only ${rows[0].n} of ${ids.length} ids settled`);
+    if (recorded >= ids.length) return;
+    if (Date.now() > deadline) throw new Error(`only ${recorded} of ${ids.length} ids settled`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -131,23 +130,10 @@ export async function actualOutcomes(
   topic: string,
   since: Date,
 ): Promise<ExpectedOutcomes> {
-  const like = `${runId}-%`;
-  const tx = await db.execute<{ status: string; reason: string | null; n: string }>(
-    sql`select status, reason, count(*)::text as n from transactions where id like ${like} group by status, reason`,
-  );
-  const dl = await db.execute<{ reason: string; n: string }>(
-    sql`select reason, count(*)::text as n from dead_letters where topic = ${topic} and key like ${like} group by reason`,
-  );
-  // Batches re-formed after an ingest crash count only what they applied themselves (the
-  // settle activity records zeros for a range another batch covered), so the sum is exact.
-  const dup = await db.execute<{ n: string }>(
-    sql`select coalesce(sum(duplicates), 0)::text as n from batches
-        where topic = ${topic} and replay_id is null and status = 'SETTLED'
-          and created_at >= ${since.toISOString()}::timestamptz`,
-  );
+  const { settlements, deadLettered, duplicates } = await countRunOutcomes(db, runId, topic, since);
   const get = (status: string, reason: string | null) =>
-    Number(tx.find((r) => r.status === status && r.reason === reason)?.n ?? 0);
-  const dead = (reason: string) => Number(dl.find((r) => r.reason === reason)?.n ?? 0);
+    settlements.find((r) => r.status === status && r.reason === reason)?.n ?? 0;
+  const dead = (reason: string) => deadLettered.find((r) => r.reason === reason)?.n ?? 0;
   return withTotal({
     settled: get('SETTLED', null),
     rejected: {
@@ -160,7 +146,7 @@ export async function actualOutcomes(
       TOO_LARGE: dead('TOO_LARGE'),
       DUPLICATE_CONFLICT: dead('DUPLICATE_CONFLICT'),
     },
-    duplicates: Number(dup[0].n),
+    duplicates,
   });
 }
 

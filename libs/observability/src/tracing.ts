@@ -64,6 +64,16 @@ export function startTracing(
   return active;
 }
 
+/** Sends the spans still queued and turns tracing off (at shutdown; a no-op when off). */
+export async function stopTracing(): Promise<void> {
+  await active?.shutdown();
+}
+
+/** Whether startTracing turned tracing on in this process. */
+export function tracingActive(): boolean {
+  return active !== undefined;
+}
+
 /** The running tracing, or what the worker's workflow sink needs when tracing is off. */
 export function workflowSpanSink(): { spanProcessor: SpanProcessor; resource: Resource } {
   return active ?? { spanProcessor: new NoopSpanProcessor(), resource: Resource.default() };

@@ -15,7 +15,12 @@ import type { Client, Connection } from '@temporalio/client';
 import type { DatabaseConfig, KafkaConfig, TemporalConfig } from '@settlement/config';
 import { createDatabase, type DatabaseHandle } from '@settlement/db';
 import { createKafka } from '@settlement/kafka';
-import { createLogger, type Logger, type ReadinessCheck } from '@settlement/observability';
+import {
+  createLogger,
+  stopTracing,
+  type Logger,
+  type ReadinessCheck,
+} from '@settlement/observability';
 import { createTemporalClient } from '@settlement/temporal';
 import { CONFIG, DATABASE, KAFKA, LOGGER, TEMPORAL_CLIENT } from './tokens';
 
@@ -32,6 +37,8 @@ class InfrastructureShutdown implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.temporal?.connection.close();
     await this.database?.close();
+    // Last: the spans of the work finished in the shutdown hooks above are still queued.
+    await stopTracing();
   }
 }
 

@@ -13,6 +13,8 @@ export interface RawMessage extends SourceRecord {
  * (never the live group, never committing) seeks to `from` and stops at `to`; the live
  * consumer's offsets are untouched. Gaps in the log (compaction, transaction markers) end the
  * read once the partition's high watermark shows nothing more can arrive below `to`.
+ * When `signal` aborts (the activity was cancelled) the read stops with the signal's reason
+ * and the consumer leaves its group: nothing is kept reading for a chunk no one waits for.
  */
 export async function readPartitionRange(
   kafka: Kafka,
@@ -21,8 +23,10 @@ export async function readPartitionRange(
   from: bigint,
   to: bigint,
   timeoutMs = 60_000,
+  signal?: AbortSignal,
 ): Promise<RawMessage[]> {
   if (to <= from) return [];
+  signal?.throwIfAborted();
   const consumer = kafka.consumer({
     groupId: `replay-reader-${randomBytes(8).toString('hex')}`,
     allowAutoTopicCreation: false,
@@ -33,13 +37,16 @@ export async function readPartitionRange(
   const byOffset = new Map<string, RawMessage>();
   await consumer.connect();
   try {
+    signal?.throwIfAborted();
     await consumer.subscribe({ topics: [topic], fromBeginning: false });
     await new Promise<void>((resolve, reject) => {
       let settled = false;
+      const cancel = () => finish(signal?.reason);
       const finish = (err?: unknown) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        signal?.removeEventListener('abort', cancel);
         if (err) reject(err instanceof Error ? err : new Error(String(err)));
         else resolve();
       };
@@ -52,6 +59,8 @@ export async function readPartitionRange(
           ),
         timeoutMs,
       );
+      if (signal?.aborted) return cancel();
+      signal?.addEventListener('abort', cancel, { once: true });
       let seeked = false;
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
         const assigned = payload.memberAssignment[topic] ?? [];

@@ -3,3 +3,4 @@ export * from './settle-batch';
 export * from './settlement-cycle';
 export * from './replay';
 export * from './tracing';
+export * from './redrive';

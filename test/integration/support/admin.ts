@@ -12,8 +12,9 @@ export interface InProcessAdmin {
 /**
  * The admin API in this process (Nest, as the built app wires it) on the stack's Kafka and
  * Temporal and the test's database, connected as the admin's own login role like production;
- * `env` adds the test's settings (tokens, topic, task queue...). Logs warnings only unless
- * `env` says otherwise. Close it with `app.close()`.
+ * `env` adds the test's settings (tokens, topic, task queue...; a pipeline's environment may be
+ * passed whole: its DATABASE_URL, the owner's, never replaces the login). Logs warnings only
+ * unless `env` says otherwise. Close it with `app.close()`.
  */
 export async function startAdmin(
   databaseUrl: string,
@@ -22,9 +23,9 @@ export async function startAdmin(
   const app = await createAdminApp(
     loadAdminConfig({
       ...stackAddresses(),
-      DATABASE_URL: await appLoginUrl(databaseUrl, 'admin'),
       LOG_LEVEL: 'warn',
       ...env,
+      DATABASE_URL: await appLoginUrl(databaseUrl, 'admin'),
     }),
   );
   await app.init();

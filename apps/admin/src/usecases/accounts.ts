@@ -1,7 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { eq } from 'drizzle-orm';
 import { z } from 'zod';
-import { accounts, type DatabaseHandle } from '@settlement/db';
+import {
+  findAccount,
+  insertAccountIfAbsent,
+  type Account,
+  type DatabaseHandle,
+} from '@settlement/db';
 import { IDENTIFIER_PATTERN, isCurrencyCode, parseOverdraftLimit } from '@settlement/ledger';
 import { DATABASE } from '@settlement/platform';
 import { recordAudit } from '../audit';
@@ -36,12 +40,7 @@ export interface AccountView {
   overdraftLimit: string;
 }
 
-const view = (r: {
-  id: string;
-  currency: string;
-  balance: bigint;
-  overdraftLimit: bigint;
-}): AccountView => ({
+const view = (r: Account): AccountView => ({
   id: r.id,
   currency: r.currency,
   balance: r.balance.toString(),
@@ -62,17 +61,16 @@ export class AccountsUseCases {
   ): Promise<{ account: AccountView; created: boolean }> {
     const limit = parseOverdraftLimit(cmd.overdraftLimit ?? '0');
     return this.database.db.transaction(async (tx) => {
-      const inserted = await tx
-        .insert(accounts)
-        .values({ id: cmd.id, currency: cmd.currency, overdraftLimit: limit })
-        .onConflictDoNothing({ target: accounts.id })
-        .returning();
-      let account = inserted[0];
+      let account = await insertAccountIfAbsent(tx, {
+        id: cmd.id,
+        currency: cmd.currency,
+        overdraftLimit: limit,
+      });
       const created = account !== undefined;
       if (!account) {
         // No row lock: currency and limit never change once opened, and the admin's role may
         // not lock accounts (FOR SHARE needs UPDATE, which only the worker has).
-        account = (await tx.select().from(accounts).where(eq(accounts.id, cmd.id)))[0];
+        account = (await findAccount(tx, cmd.id))!;
         if (account.currency !== cmd.currency || account.overdraftLimit !== limit) {
           throw conflict(
             `account ${cmd.id} exists with other settings (currency ${account.currency}, overdraftLimit ${account.overdraftLimit.toString()})`,
@@ -92,8 +90,8 @@ export class AccountsUseCases {
   }
 
   async get(id: string): Promise<AccountView> {
-    const rows = await this.database.db.select().from(accounts).where(eq(accounts.id, id)).limit(1);
-    if (!rows[0]) throw notFound(`account ${id} not found`);
-    return view(rows[0]);
+    const account = await findAccount(this.database.db, id);
+    if (!account) throw notFound(`account ${id} not found`);
+    return view(account);
   }
 }

@@ -3,19 +3,18 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import {
-  countRedriveMatches,
   existingOutcome,
-  newestDeadLetterId,
   planRedrive,
+  repairMessage,
   resubmissionMessage,
   type DeadLetterSourceRow,
   type RedriveFilter,
   type RedriveInput,
 } from '@settlement/activities';
 import type { AdminConfig, TemporalConfig } from '@settlement/config';
-import { SEARCH_ATTRIBUTES, WORKFLOW_TYPES } from '@settlement/contracts';
 import {
   approveCorrection,
+  countRedriveMatches,
   DEAD_LETTER_REASONS,
   DEAD_LETTER_STATUSES,
   discardDeadLetter,
@@ -25,16 +24,17 @@ import {
   listDeadLetters,
   lockDeadLetterForRepair,
   lockRedrive,
+  newestDeadLetterId,
   proposeCorrection,
   resubmitAsIs,
   type DatabaseHandle,
   type DeadLetterStatus,
   type DeadLetterWithRepair,
   type LedgerTx,
-  type RepairMessage,
 } from '@settlement/db';
 import { decodeUtf8Strict, parseTransactionMessage } from '@settlement/ledger';
 import { CONFIG, DATABASE, TEMPORAL_CLIENT } from '@settlement/platform';
+import { redriveWorkflowId, startRedrive } from '@settlement/temporal';
 import { recordAudit } from '../audit';
 import { conflict, forbidden, notFound, unprocessable } from '../http/errors';
 import { decodeCursor, encodeCursor, limitSchema, type Page } from '../http/pagination';
@@ -361,15 +361,16 @@ export class DeadLetterUseCases {
       return { dryRun: true as const, filter, ...(await planRedrive(this.database.db, filter)) };
     }
     const redriveId = `rdr-${randomBytes(8).toString('hex')}`;
-    const workflowId = `dead-letter-redrive-${redriveId}`;
+    const workflowId = redriveWorkflowId(redriveId);
     return this.database.db.transaction(async (tx) => {
-      const maxDeadLetterId = await newestDeadLetterId(tx);
-      const matched = await countRedriveMatches(tx, filter, maxDeadLetterId);
+      const maxId = await newestDeadLetterId(tx);
+      const maxDeadLetterId = maxId.toString();
+      const matched = await countRedriveMatches(tx, filter, maxId);
       await insertRedrive(tx, {
         id: redriveId,
         workflowId,
         filter: { ...filter },
-        maxDeadLetterId: BigInt(maxDeadLetterId),
+        maxDeadLetterId: maxId,
         matched,
         requestedBy: caller.principal.name,
       });
@@ -388,13 +389,9 @@ export class DeadLetterUseCases {
         chunkSize: 100,
         maxPerSecond: this.config.REDRIVE_MAX_PER_SECOND,
       };
-      await this.temporal.workflow.start(WORKFLOW_TYPES.redriveDeadLetters, {
-        taskQueue: this.config.TEMPORAL_TASK_QUEUE,
-        workflowId,
-        args: [input],
-        typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.status, value: 'RUNNING' }],
-        staticSummary: redriveSummary(redriveId, filter, matched),
-        staticDetails: `requested by ${caller.principal.name}`,
+      await startRedrive(this.temporal, this.config.TEMPORAL_TASK_QUEUE, input, {
+        matched,
+        requestedBy: caller.principal.name,
       });
       return { redriveId, workflowId, filter, matched, maxDeadLetterId };
     });
@@ -435,16 +432,6 @@ export class DeadLetterUseCases {
   }
 }
 
-/** `re-drive rdr-1 of 12 OPEN dead letters (reason SCHEMA_VIOLATION, since ...)`. */
-function redriveSummary(redriveId: string, filter: RedriveFilter, matched: number): string {
-  const parts = [
-    filter.reason ? `reason ${filter.reason}` : null,
-    filter.since ? `since ${filter.since}` : null,
-    filter.until ? `until ${filter.until}` : null,
-  ].filter((p) => p !== null);
-  return `re-drive ${redriveId} of ${matched} OPEN dead letters${parts.length ? ` (${parts.join(', ')})` : ''}`;
-}
-
 type LockedDeadLetter = DeadLetterSourceRow & {
   status: DeadLetterStatus;
   correctedValue: string | null;
@@ -480,15 +467,6 @@ async function refuseTaken(tx: LedgerTx, transactionId: string | null): Promise<
   const taken = await existingOutcome(tx, transactionId);
   if (taken) throw conflict(taken);
 }
-
-/** The resubmission message as the repair row keeps it. */
-const repairMessage = (m: ReturnType<typeof resubmissionMessage>): RepairMessage => ({
-  messageTopic: m.topic,
-  messageKey: m.key,
-  messageValue: m.value,
-  messageHeaders: m.headers,
-  transactionId: m.transactionId,
-});
 
 /**
  * A correction must be a valid transaction message by the contract's rules (the same

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { and, desc, eq, lt, or } from 'drizzle-orm';
 import type { Client } from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
 import { z } from 'zod';
@@ -10,10 +9,14 @@ import type { AdminConfig, KafkaConfig, TemporalConfig } from '@settlement/confi
 import { replayWorkflowId, startReplay } from '@settlement/temporal';
 import {
   countRunningReplays,
+  findReplay,
+  insertReplay,
+  listReplays,
+  lockReplay,
   lockReplayStarts,
-  replays,
   type DatabaseHandle,
   type LedgerTx,
+  type Replay,
 } from '@settlement/db';
 import { offsetsAtTime } from '@settlement/kafka';
 import { CONFIG, DATABASE, KAFKA, TEMPORAL_CLIENT } from '@settlement/platform';
@@ -153,14 +156,13 @@ export class ReplayUseCases {
     };
     await this.database.db.transaction(async (tx) => {
       await this.holdRunningSlot(tx);
-      await tx.insert(replays).values({
+      await insertReplay(tx, {
         id: replayId,
         workflowId,
         topic,
         mode: cmd.mode,
         ranges,
         request: cmd as unknown as Record<string, unknown>,
-        status: 'RUNNING',
         progress: Object.fromEntries(ranges.map((r) => [String(r.partition), r.fromOffset])),
         requestedBy: caller.principal.name,
       });
@@ -290,8 +292,7 @@ export class ReplayUseCases {
   }
 
   async get(id: string) {
-    const rows = await this.database.db.select().from(replays).where(eq(replays.id, id)).limit(1);
-    const r = rows[0];
+    const r = await findReplay(this.database.db, id);
     if (!r) throw notFound(`replay ${id} not found`);
     return replayView(r);
   }
@@ -299,19 +300,11 @@ export class ReplayUseCases {
   /** Newest first, keyset on (created_at, id): index replays_created_idx. */
   async list(q: ListReplaysQuery): Promise<Page<ReturnType<typeof replayView>>> {
     const after = decodeCursor(q.cursor, replayCursor);
-    const rows = await this.database.db
-      .select()
-      .from(replays)
-      .where(
-        after
-          ? or(
-              lt(replays.createdAt, new Date(after[0])),
-              and(eq(replays.createdAt, new Date(after[0])), lt(replays.id, after[1])),
-            )
-          : undefined,
-      )
-      .orderBy(desc(replays.createdAt), desc(replays.id))
-      .limit(q.limit + 1);
+    const rows = await listReplays(
+      this.database.db,
+      after ? { createdAt: new Date(after[0]), id: after[1] } : undefined,
+      q.limit + 1,
+    );
     const more = rows.length > q.limit;
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
@@ -324,16 +317,16 @@ export class ReplayUseCases {
   /** Requests cancellation; the workflow stops after the chunk in hand and records CANCELLED. */
   async cancel(id: string, caller: Caller) {
     return this.database.db.transaction(async (tx) => {
-      const rows = await tx.select().from(replays).where(eq(replays.id, id)).for('update');
+      const row = await lockReplay(tx, id);
       return {
         replayId: id,
-        ...(await cancelRun(tx, this.temporal, caller, { what: 'replay', id, row: rows[0] })),
+        ...(await cancelRun(tx, this.temporal, caller, { what: 'replay', id, row })),
       };
     });
   }
 }
 
-function replayView(r: typeof replays.$inferSelect) {
+function replayView(r: Replay) {
   return {
     replayId: r.id,
     workflowId: r.workflowId,
