@@ -111,12 +111,32 @@ export default tseslint.config(
     },
   },
   {
-    files: ['libs/**/*.ts'],
-    ignores: ['libs/ledger/**', 'libs/contracts/**', 'libs/workflows/**'],
+    files: ['libs/db/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
         { patterns: [{ group: ['**/apps/**'], message: 'libs never import apps.' }] },
+      ],
+    },
+  },
+  {
+    // Activities, the load generator and the other libs hold no queries either.
+    files: ['libs/**/*.ts'],
+    ignores: ['libs/db/**', 'libs/ledger/**', 'libs/contracts/**', 'libs/workflows/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/apps/**'], message: 'libs never import apps.' },
+            {
+              // Its error class only: a test of how failed queries are logged.
+              regex: '^(postgres|drizzle-orm(?!/errors$)(/.*)?)$',
+              message:
+                'SQL lives in libs/db: call one of its repositories (its types come from there too).',
+            },
+          ],
+        },
       ],
     },
   },

@@ -4,10 +4,10 @@
  * then commits the offsets: the settlement pipeline without Temporal, staging or a second
  * process. What micro-batch costs beyond this is orchestration. */
 import 'reflect-metadata';
-import { Partitioners, type KafkaMessage } from 'kafkajs';
+import { type KafkaMessage } from 'kafkajs';
 import { loadConfig } from '@settlement/config';
 import { createDatabase, ensureCursor, recordDeadLetters } from '@settlement/db';
-import { createKafka } from '@settlement/kafka';
+import { createKafka, KeyHashPartitioner } from '@settlement/kafka';
 import { createLogger } from '@settlement/observability';
 import { publishOutcomes, settleBatch } from '@settlement/activities';
 import { formBatch } from '../apps/ingest/src/micro-batch';
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const database = createDatabase({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX });
   const db = database.db;
   const kafka = createKafka(config, logger, 'bench-ceiling');
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({ createPartitioner: KeyHashPartitioner });
   await producer.connect();
   const admin = kafka.admin();
   await admin.connect();

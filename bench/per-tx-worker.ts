@@ -3,10 +3,9 @@
  * one-message batch, replay mode: no partition cursor) and publishes its outcome. */
 import 'reflect-metadata';
 import { NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
-import { Partitioners } from 'kafkajs';
 import { loadConfig } from '@settlement/config';
 import { createDatabase } from '@settlement/db';
-import { createKafka } from '@settlement/kafka';
+import { createKafka, KeyHashPartitioner } from '@settlement/kafka';
 import { createLogger } from '@settlement/observability';
 import { publishOutcomes, settleBatch } from '@settlement/activities';
 import { connectionOptions } from '@settlement/temporal';
@@ -18,7 +17,7 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   const database = createDatabase({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX });
   const producer = createKafka(config, logger, 'bench-worker').producer({
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: KeyHashPartitioner,
   });
   await producer.connect();
   const topics = { outcomes: config.KAFKA_OUTCOME_TOPIC, deadLetters: config.KAFKA_DLQ_TOPIC };

@@ -13,10 +13,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { sql } from 'drizzle-orm';
 import { checkLedger, createDatabase, type Database } from '@settlement/db';
-import { registerCodecs } from '@settlement/kafka';
+import { KeyHashPartitioner, registerCodecs } from '@settlement/kafka';
 import {
   DEFAULT_FUNDING,
   LoadGenerator,
@@ -215,7 +215,7 @@ async function scenario(
     INGEST_HTTP_PORT: process.env.BENCH_INGEST_PORT ?? '3801',
     WORKER_HTTP_PORT: process.env.BENCH_WORKER_PORT ?? '3802',
   };
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({ createPartitioner: KeyHashPartitioner });
   await producer.connect();
   const runId = `b${randomBytes(3).toString('hex')}`;
   const accounts = name === 'workflow-per-transaction' ? PER_TX_ACCOUNTS : ACCOUNTS;

@@ -13,7 +13,7 @@
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel, Partitioners, type KafkaMessage, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type KafkaMessage, type Producer } from 'kafkajs';
 import { sql } from 'drizzle-orm';
 import { settleBatchWorkflowId } from '@settlement/contracts';
 import { createDatabase, ensureCursor, recordPendingBatch } from '@settlement/db';
@@ -22,6 +22,7 @@ import { LoadGenerator, openAccounts, VALID_ONLY, type LoadMessage } from '@sett
 import { formBatch } from '../apps/ingest/src/micro-batch';
 import { processCpuSeconds } from './cpu';
 import { freshDatabase } from './fresh-database';
+import { KeyHashPartitioner } from '@settlement/kafka';
 
 const BASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/settlement';
 const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
     await admin.connect();
     await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 8 }] });
     await admin.disconnect();
-    connected = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    connected = kafka.producer({ createPartitioner: KeyHashPartitioner });
     await connected.connect();
     producer = connected;
   }

@@ -3,11 +3,10 @@
  * summary that reconciles with what was sent, stop the apps. */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Partitioners } from 'kafkajs';
 import { loadConfig } from '@settlement/config';
 import type { CycleReport } from '@settlement/contracts';
 import { createDatabase } from '@settlement/db';
-import { createKafka } from '@settlement/kafka';
+import { createKafka, KeyHashPartitioner } from '@settlement/kafka';
 import { createLogger } from '@settlement/observability';
 import {
   LoadGenerator,
@@ -93,7 +92,7 @@ async function main(): Promise<void> {
     applicationName: 'demo',
   });
   const kafka = createKafka(config, createLogger('demo', 'warn'), 'demo');
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({ createPartitioner: KeyHashPartitioner });
   try {
     await waitHealthy(Number(process.env.WORKER_HTTP_PORT ?? 3002));
     await waitHealthy(Number(process.env.INGEST_HTTP_PORT ?? 3001));

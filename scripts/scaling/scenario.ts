@@ -22,10 +22,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import postgres from 'postgres';
 import { createDatabase } from '@settlement/db';
-import { registerCodecs } from '@settlement/kafka';
+import { KeyHashPartitioner, registerCodecs } from '@settlement/kafka';
 import { LoadGenerator, openAccounts, publish, VALID_ONLY, waitForIds } from '@settlement/loadgen';
 import { ROOT } from '../apps-runner';
 import { Cluster } from './cluster';
@@ -433,7 +433,7 @@ async function main(): Promise<void> {
   const bothZero = () => replicas.ingest === 0 && replicas.worker === 0;
 
   const producer: Producer = kafka.producer({
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: KeyHashPartitioner,
   });
   await producer.connect();
   const db = createDatabase({ url: run.url, poolMax: 2, applicationName: 'scaling-scenario' });

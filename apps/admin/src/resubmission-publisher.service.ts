@@ -4,11 +4,12 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import { type Kafka, type Producer } from 'kafkajs';
 import { publishPendingResubmissions, publishResubmission } from '@settlement/activities';
 import type { AdminConfig } from '@settlement/config';
 import type { DatabaseHandle } from '@settlement/db';
 import { CONFIG, DATABASE, KAFKA, LOGGER, type Logger } from '@settlement/platform';
+import { KeyHashPartitioner } from '@settlement/kafka';
 
 /** Resubmissions older than this and still unpublished were left behind by a crash. */
 const RELAY_AFTER_MS = 10_000;
@@ -78,7 +79,7 @@ export class ResubmissionPublisher implements OnApplicationBootstrap, OnApplicat
       const producer = this.kafka.producer({
         allowAutoTopicCreation: false,
         // Keyed by debit account like every producer of the topic (Java-compatible murmur2).
-        createPartitioner: Partitioners.DefaultPartitioner,
+        createPartitioner: KeyHashPartitioner,
       });
       this.producer = producer.connect().then(
         () => producer,

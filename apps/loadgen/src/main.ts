@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { Partitioners } from 'kafkajs';
 import { loadConfig } from '@settlement/config';
 import { createDatabase } from '@settlement/db';
-import { createKafka } from '@settlement/kafka';
+import { createKafka, KeyHashPartitioner } from '@settlement/kafka';
 import { createLogger } from '@settlement/observability';
 import {
   DEFAULT_MIX,
@@ -108,7 +107,7 @@ async function main(): Promise<void> {
   // Idempotent: a send repeated after an outage is dropped by the broker if it had landed,
   // so waiting out a Kafka restart adds no duplicate to the load.
   const producer = kafka.producer({
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: KeyHashPartitioner,
     idempotent: true,
     maxInFlightRequests: 1,
   });

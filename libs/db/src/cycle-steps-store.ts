@@ -11,7 +11,8 @@ import {
   settlementCycles,
   transactions,
 } from './schema';
-import { advisoryXactLock, dbNow, dbNowOnce, isoUtc, pgArray } from './sql-fragments';
+import { cycleColumns } from './cycle-store';
+import { advisoryXactLock, dbNow, dbNowOnce, pgArray } from './sql-fragments';
 
 /**
  * What the settlement-cycle workflow's steps read and write (libs/activities cycle.activity):
@@ -19,16 +20,7 @@ import { advisoryXactLock, dbNow, dbNowOnce, isoUtc, pgArray } from './sql-fragm
  */
 type Reader = Pick<Database, 'select' | '$count'>;
 
-const cycleStateColumns = {
-  id: settlementCycles.id,
-  workflowId: settlementCycles.workflowId,
-  windowStart: isoUtc(settlementCycles.windowStart, 'ms'),
-  cutoff: isoUtc(settlementCycles.cutoff, 'ms'),
-  status: settlementCycles.status,
-  sealed: sql<boolean>`${settlementCycles.sealedAt} is not null`,
-  transactions: settlementCycles.transactions,
-  totals: settlementCycles.totals,
-};
+const sealed = sql<boolean>`${settlementCycles.sealedAt} is not null`;
 
 /** A cycle as its steps see it: window times as RFC 3339 text (ms), how many positions it has. */
 export type CycleState = NonNullable<Awaited<ReturnType<typeof findCycleForStep>>>;
@@ -37,7 +29,8 @@ export type CycleState = NonNullable<Awaited<ReturnType<typeof findCycleForStep>
 export async function findCycleForStep(db: Reader, cycleId: string, lock = false) {
   const query = db
     .select({
-      ...cycleStateColumns,
+      ...cycleColumns,
+      sealed,
       positions: db.$count(cyclePositions, eq(cyclePositions.cycleId, settlementCycles.id)),
     })
     .from(settlementCycles)
@@ -125,7 +118,7 @@ export async function insertClosedCycle(
 export async function findCycleTargets(db: Pick<Database, 'select'>, cycleId: string) {
   const rows = await db
     .select({
-      sealed: cycleStateColumns.sealed,
+      sealed,
       overdue: sql<boolean>`now() > ${settlementCycles.graceDeadline}`,
       partitionTargets: settlementCycles.partitionTargets,
     })

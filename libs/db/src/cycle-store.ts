@@ -29,7 +29,7 @@ export async function findCycleAfter(db: Reader, cutoff: Date): Promise<string |
   return rows[0]?.id;
 }
 
-const cycleColumns = {
+export const cycleColumns = {
   id: settlementCycles.id,
   workflowId: settlementCycles.workflowId,
   status: settlementCycles.status,
