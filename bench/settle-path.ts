@@ -7,7 +7,9 @@
  * process and of its one PostgreSQL backend, per transaction: CPU time, unlike wall time,
  * stays comparable on a machine that other work keeps busy. The first batch is left out
  * (warm-up). Env: SETTLE_PATH_BATCHES (12), SETTLE_PATH_BATCH_SIZE (5000),
- * SETTLE_PATH_KAFKA=0 to publish to nowhere (the outbox is still read and marked).
+ * SETTLE_PATH_KAFKA=0 to publish to nowhere (the outbox is still read and marked),
+ * SETTLE_PATH_PUBLISH=outbox to publish as the publishOutcomes activity does (reading the
+ * outbox back) instead of as the settle activity does (from the records in memory).
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
@@ -15,7 +17,7 @@ import { Kafka, logLevel, type KafkaMessage, type Producer } from 'kafkajs';
 import { sql } from 'drizzle-orm';
 import { settleBatchWorkflowId } from '@settlement/contracts';
 import { createDatabase, ensureCursor, recordPendingBatch } from '@settlement/db';
-import { publishOutcomes, settleBatch } from '@settlement/activities';
+import { publishOutcomes, publishSettled, settleBatchWithOutbox } from '@settlement/activities';
 import { LoadGenerator, openAccounts, VALID_ONLY, type LoadMessage } from '@settlement/loadgen';
 import { formBatch } from '../apps/ingest/src/micro-batch';
 import { processCpuSeconds } from './cpu';
@@ -26,6 +28,7 @@ const BASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432
 const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const BATCHES = Number(process.env.SETTLE_PATH_BATCHES ?? 12);
 const SIZE = Number(process.env.SETTLE_PATH_BATCH_SIZE ?? 5000);
+const PUBLISH_FROM = process.env.SETTLE_PATH_PUBLISH === 'outbox' ? 'outbox' : 'memory';
 const PHASES = ['form', 'stage', 'settle', 'publish'] as const;
 type Phase = (typeof PHASES)[number];
 type Costs = Record<Phase, { node: number; postgres: number }>;
@@ -98,9 +101,18 @@ async function main(): Promise<void> {
         deadLetters: { topic: topics.deadLetters, items: deadLetters },
       });
       done('stage');
-      await settleBatch({ db: handle.db, topics }, { ...input, messages: undefined }, workflowId);
+      const settled = await settleBatchWithOutbox(
+        { db: handle.db, topics },
+        { ...input, messages: undefined },
+        workflowId,
+      );
       done('settle');
-      await publishOutcomes({ db: handle.db, producer }, input.batchId);
+      const deps = { db: handle.db, producer };
+      if (PUBLISH_FROM === 'outbox') await publishOutcomes(deps, input.batchId);
+      else if (
+        !(await publishSettled(deps, input.batchId, settled.outbox, { budgetMs: 60_000 })).published
+      )
+        throw new Error(`publishing ${input.batchId} failed`);
       done('publish');
     };
 
@@ -119,6 +131,7 @@ async function main(): Promise<void> {
         scenario: 'settle-path',
         transactions,
         batchSize: SIZE,
+        publishFrom: PUBLISH_FROM,
         nodeMicrosPerTx: pick('node'),
         postgresMicrosPerTx: pick('postgres'),
         totalMicrosPerTx: perTx(PHASES.reduce((a, p) => a + costs[p].node + costs[p].postgres, 0)),

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Admin, Producer } from 'kafkajs';
 import {
   settleBatchWorkflowId,
@@ -23,10 +23,23 @@ import {
   outboxMessages,
   startPartition,
 } from './support/fixtures';
+import { waitFor } from './support/apps';
 import { createTopics, readTopic, testKafka } from './support/kafka';
 import { startWorker, temporalClient, uniqueTaskQueue, WORKFLOWS_PATH } from './support/temporal';
 
-const HISTORY_FIXTURE = path.resolve(__dirname, '../fixtures/histories/settle-batch.json');
+const HISTORIES = path.resolve(__dirname, '../fixtures/histories');
+/** Recorded before the settle activity published (settle, then publishOutcomes). */
+const HISTORY_FIXTURE = path.join(HISTORIES, 'settle-batch.json');
+/** Recorded with the settle activity publishing (no publishOutcomes activity). */
+const PUBLISHED_HISTORY_FIXTURE = path.join(HISTORIES, 'settle-batch-published.json');
+
+/** The activities a workflow history scheduled, in order. */
+const scheduledActivities = (history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>>) =>
+  (history.events ?? []).flatMap((e) =>
+    e.activityTaskScheduledEventAttributes?.activityType?.name
+      ? [e.activityTaskScheduledEventAttributes.activityType.name]
+      : [],
+  );
 
 describe('settleBatch workflow on the real Temporal dev server', () => {
   const kafka = testKafka('workflow-test');
@@ -53,7 +66,7 @@ describe('settleBatch workflow on the real Temporal dev server', () => {
       { id: 'bob' },
     ]);
     // One partition per test, so each test's batches chain on their own.
-    for (const p of [0, 1, 2, 7]) await startPartition(db.db, topics.transactions, p);
+    for (const p of [0, 1, 2, 3, 7]) await startPartition(db.db, topics.transactions, p);
   });
 
   afterAll(async () => {
@@ -70,14 +83,19 @@ describe('settleBatch workflow on the real Temporal dev server', () => {
     return started.result();
   };
 
-  it('settles a batch, publishes every outcome and survives a replay of its own history', async () => {
+  it('settles a batch, publishes every outcome in the settle activity and survives a replay of its own history', async () => {
     const input = batch(topics.transactions, 0, 0, [
       { id: 'w1', debit: 'bank', credit: 'alice', amount: '100' },
       { id: 'w2', debit: 'alice', credit: 'bob', amount: '30' },
       { id: 'w3', debit: 'bob', credit: 'alice', amount: '31' },
     ]);
     const result = await run(input);
-    expect(result).toMatchObject({ settled: 2, rejected: 1, alreadyApplied: false });
+    expect(result).toMatchObject({
+      settled: 2,
+      rejected: 1,
+      alreadyApplied: false,
+      published: true,
+    });
     expect(await balanceOf(db.db, 'alice')).toBe(70n);
     await assertConservation(db.db);
 
@@ -91,11 +109,15 @@ describe('settleBatch workflow on the real Temporal dev server', () => {
       ['w3', 'REJECTED', 'INSUFFICIENT_FUNDS'],
     ]);
     expect(await outboxMessages(db.db, sql`batch_id = ${input.batchId}`)).toBe(3);
+    expect(
+      await count(db.db, 'outbox', sql`batch_id = ${input.batchId} and published_at is null`),
+    ).toBe(0);
 
     // Replaying the recorded history with today's workflow code proves it is deterministic.
     const history = await client.workflow
       .getHandle(settleBatchWorkflowId(input.batchId))
       .fetchHistory();
+    expect(scheduledActivities(history)).toEqual(['settleBatch']);
     await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, 'live-history');
   });
 
@@ -138,20 +160,74 @@ describe('settleBatch workflow on the real Temporal dev server', () => {
     expect(found).toEqual([settleBatchWorkflowId(input.batchId)]);
   });
 
-  it('replays the committed history fixture, so a non-deterministic change fails here', async () => {
-    // Exported with `temporal workflow show --output json` from a run of the test above.
-    const history = historyFromJSON(JSON.parse(fs.readFileSync(HISTORY_FIXTURE, 'utf8')));
-    await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, 'fixture');
-    // As the production bundle holds them: with the OpenTelemetry workflow interceptors.
-    await Worker.runReplayHistory(
-      {
-        workflowsPath: WORKFLOWS_PATH,
-        interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES },
-        sinks: tracingWorkerOptions().sinks,
-      },
-      history,
-      'fixture-with-tracing',
-    );
+  it.each([
+    ['before the settle activity published', HISTORY_FIXTURE, ['settleBatch', 'publishOutcomes']],
+    ['with the settle activity publishing', PUBLISHED_HISTORY_FIXTURE, ['settleBatch']],
+  ])(
+    'replays the committed history fixture recorded %s, so a non-deterministic change fails here',
+    async (_, file, activities) => {
+      // Exported with `temporal workflow show --output json` from a run of the first test.
+      const history = historyFromJSON(JSON.parse(fs.readFileSync(file, 'utf8')));
+      expect(scheduledActivities(history)).toEqual(activities);
+      await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, 'fixture');
+      // As the production bundle holds them: with the OpenTelemetry workflow interceptors.
+      await Worker.runReplayHistory(
+        {
+          workflowsPath: WORKFLOWS_PATH,
+          interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES },
+          sinks: tracingWorkerOptions().sinks,
+        },
+        history,
+        'fixture-with-tracing',
+      );
+    },
+  );
+
+  it('publishes through publishOutcomes when the settle activity cannot (outcome topic missing), each outcome once', async () => {
+    // A worker of its own whose outcome topic does not exist yet: Kafka refuses the settle
+    // activity's send at once (no client retries), the workflow falls back to publishOutcomes,
+    // which succeeds once the topic is there.
+    const lateTopic = `${topics.outcomes}-late`;
+    const refusing = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 0 } });
+    await refusing.connect();
+    const fallbackQueue = uniqueTaskQueue('settle-fallback');
+    const fallbackWorker = await startWorker({
+      taskQueue: fallbackQueue,
+      db: db.db,
+      producer: refusing,
+      topics: { outcomes: lateTopic, deadLetters: topics.deadLetters },
+    });
+    try {
+      const input = batch(topics.transactions, 3, 0, [
+        { id: 'f1', debit: 'bank', credit: 'alice', amount: '3' },
+        { id: 'f2', debit: 'bank', credit: 'bob', amount: '4' },
+      ]);
+      const started = await startSettleBatch(client, fallbackQueue, input);
+      const handle = client.workflow.getHandle(started.workflowId);
+      await waitFor('the fallback to publishOutcomes', async () =>
+        scheduledActivities(await handle.fetchHistory()).includes('publishOutcomes'),
+      );
+      expect(
+        await count(db.db, 'outbox', sql`batch_id = ${input.batchId} and published_at is null`),
+      ).toBe(1);
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic: lateTopic }] });
+
+      const result = await started.result();
+      expect(result).toMatchObject({ settled: 2, published: false });
+      expect(scheduledActivities(await handle.fetchHistory())).toEqual([
+        'settleBatch',
+        'publishOutcomes',
+      ]);
+      // Read for longer than the two take to arrive: a copy would show up here.
+      const events = await readTopic(kafka, lateTopic, 3, 5_000);
+      expect(events.map((e) => e.headers['dedupe-key']).sort()).toEqual(['f1', 'f2']);
+      expect(
+        await count(db.db, 'outbox', sql`batch_id = ${input.batchId} and published_at is null`),
+      ).toBe(0);
+    } finally {
+      await fallbackWorker.stop();
+      await refusing.disconnect();
+    }
   });
 
   it('refuses a second start of the same batch and leaves the ledger untouched', async () => {

@@ -40,7 +40,7 @@ describe('settleBatch workflow (stubbed activities)', () => {
   });
   afterAll(() => env?.teardown());
 
-  it('settles, then publishes the batch outcomes, and shows the counts as search attributes', async () => {
+  it('settles, then publishes the outcomes when the result does not say published (older activities), and shows the counts as search attributes', async () => {
     const taskQueue = uniqueTaskQueue('settle');
     const calls: string[] = [];
     const batch = input('b-ok');
@@ -72,6 +72,53 @@ describe('settleBatch workflow (stubbed activities)', () => {
     );
     expect(result).toEqual(settled('b-ok'));
     expect(calls).toEqual(['settle b-ok', 'publish b-ok']);
+  });
+
+  it('skips publishOutcomes when the settle activity published the outcomes itself', async () => {
+    const taskQueue = uniqueTaskQueue('settle-published');
+    const calls: string[] = [];
+    const result = await withWorker(
+      env,
+      taskQueue,
+      {
+        settleBatch: async (i) => {
+          calls.push(`settle ${i.batchId}`);
+          return { ...settled(i.batchId), published: true };
+        },
+        publishOutcomes: async ({ batchId }) => {
+          calls.push(`publish ${batchId}`);
+          return { published: 3 };
+        },
+      },
+      async () => (await startSettleBatch(env.client, taskQueue, input('b-fast'))).result(),
+    );
+    expect(result).toEqual({ ...settled('b-fast'), published: true });
+    expect(calls).toEqual(['settle b-fast']);
+  });
+
+  it('runs publishOutcomes when publishing in the settle activity failed, passing on what it sent', async () => {
+    const taskQueue = uniqueTaskQueue('settle-fallback');
+    const calls: string[] = [];
+    const published: { batchId: string; sent?: string[] }[] = [];
+    const result = await withWorker(
+      env,
+      taskQueue,
+      {
+        settleBatch: async (i) => {
+          calls.push(`settle ${i.batchId}`);
+          return { ...settled(i.batchId), published: false, sentOutboxRows: ['41'] };
+        },
+        publishOutcomes: async (step) => {
+          calls.push(`publish ${step.batchId}`);
+          published.push(step);
+          return { published: 0 };
+        },
+      },
+      async () => (await startSettleBatch(env.client, taskQueue, input('b-fallback'))).result(),
+    );
+    expect(result.published).toBe(false);
+    expect(calls).toEqual(['settle b-fallback', 'publish b-fallback']);
+    expect(published).toEqual([{ batchId: 'b-fallback', sent: ['41'] }]);
   });
 
   it('retries a batch whose predecessor is pending until it applies, then publishes once', async () => {

@@ -8,11 +8,12 @@ import {
   type SettleBatchResult,
 } from '@settlement/contracts';
 import { reserveReplayBudget, type Database, type PartitionTurns } from '@settlement/db';
-import { metrics, type Logger } from '@settlement/observability';
+import { inSpan, metrics, type Logger } from '@settlement/observability';
 import { heartbeating } from './heartbeat';
 import { countSettlement } from './outcome-metrics';
-import { settleBatch } from './settle-batch.activity';
+import { settleBatchWithOutbox } from './settle-batch.activity';
 import { publishOutcomes, type PublishProgress } from './publish-outcomes.activity';
+import { mergeProgress, publishBudgetMs, publishSettled } from './publish-settled';
 import { recordReplayStatus, replayChunk } from './replay.activity';
 import * as cycles from './cycle.activity';
 import type { ReplayChunkInput, ReplayChunkResult, ReplayStatus } from './replay.types';
@@ -46,13 +47,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     async settleBatch(input: SettleBatchInput): Promise<SettleBatchResult> {
       const { workflowExecution, attempt } = Context.current().info;
-      const stop = metrics.batchSettleDuration.startTimer();
-      // Heartbeats: a killed worker's batch is retried elsewhere within the heartbeat
-      // timeout instead of the start-to-close timeout; its open transaction died with it.
-      const result = await heartbeating(() =>
-        settleBatch(deps, input, workflowExecution?.workflowId ?? input.batchId),
-      );
-      const seconds = stop();
+      const { result, seconds } = await settleThenPublish(deps, input);
       // Counted once, where decided: a retry finds the batch applied and counts nothing.
       if (!result.alreadyApplied) countSettlement(result);
       deps.logger.info(
@@ -65,6 +60,7 @@ export function createActivities(deps: ActivityDeps) {
           duplicates: result.duplicates,
           deadLettered: result.deadLettered,
           alreadyApplied: result.alreadyApplied,
+          published: result.published,
           attempt,
           durationMs: Math.round(seconds * 1000),
         },
@@ -73,10 +69,20 @@ export function createActivities(deps: ActivityDeps) {
       return result;
     },
 
-    async publishOutcomes({ batchId }: { batchId: string }): Promise<{ published: number }> {
-      // What an earlier attempt sent is in its heartbeat: this attempt only marks it.
+    async publishOutcomes({
+      batchId,
+      sent,
+    }: {
+      batchId: string;
+      /** Rows the settle activity sent but could not mark published. */
+      sent?: string[];
+    }): Promise<{ published: number }> {
+      // What an earlier attempt (or the settle activity) sent: this attempt only marks it.
       const ctx = Context.current();
-      let progress = ctx.info.heartbeatDetails as PublishProgress | undefined;
+      let progress = mergeProgress(
+        ctx.info.heartbeatDetails as PublishProgress | undefined,
+        sent && { sent },
+      );
       return heartbeating(
         () =>
           publishOutcomes(deps, batchId, {
@@ -181,3 +187,45 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type SettlementActivities = ReturnType<typeof createActivities>;
+
+/**
+ * The settle activity's work: the batch's transaction, then its outbox to Kafka from the
+ * records in memory, which saves the workflow its publishOutcomes activity. When publishing
+ * fails the result says `published: false` and the workflow publishes from the outbox.
+ */
+async function settleThenPublish(
+  deps: ActivityDeps,
+  input: SettleBatchInput,
+): Promise<{ result: SettleBatchResult; seconds: number }> {
+  const startedAtMs = Date.now();
+  const ctx = Context.current();
+  const { workflowExecution, startToCloseTimeoutMs } = ctx.info;
+  // What an earlier attempt sent after its commit: this one finds the batch applied and only
+  // marks those rows.
+  let progress = ctx.info.heartbeatDetails as PublishProgress | undefined;
+  const stop = metrics.batchSettleDuration.startTimer();
+  // Heartbeats: a killed worker's batch is retried elsewhere within the heartbeat timeout
+  // instead of the start-to-close timeout; its open transaction died with it.
+  return heartbeating(
+    async () => {
+      const settled = await settleBatchWithOutbox(
+        deps,
+        input,
+        workflowExecution?.workflowId ?? input.batchId,
+      );
+      const seconds = stop();
+      const attributes = { 'settlement.batch_id': input.batchId, 'messaging.system': 'kafka' };
+      const publish = await inSpan('outbox publish', attributes, () =>
+        publishSettled(deps, input.batchId, settled.outbox, {
+          progress,
+          onSent: (sent) => ctx.heartbeat((progress = sent)),
+          budgetMs: publishBudgetMs({ startedAtMs, startToCloseTimeoutMs }, Date.now()),
+        }),
+      );
+      const result: SettleBatchResult = { ...settled.result, published: publish.published };
+      if (publish.sent) result.sentOutboxRows = publish.sent;
+      return { result, seconds };
+    },
+    () => progress,
+  );
+}

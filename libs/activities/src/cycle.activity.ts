@@ -31,7 +31,7 @@ import {
   type LedgerTx,
 } from '@settlement/db';
 import { describeCycleProblem, verifyCycle, type PositionBalances } from '@settlement/ledger';
-import { describeLagging, partitionsBehind } from './cycle-window';
+import { describeLagging, partitionsBehind, storedTotalsDiffer } from './cycle-checks';
 
 export interface CycleDeps {
   db: Database;
@@ -256,12 +256,7 @@ export async function verifyNetPositions(
   if (cycle.status === 'VERIFIED' || cycle.status === 'COMPLETED') return summaryOf(cycle);
   const balances = await readCycleBalances(deps.db, cycle);
   const check = verifyCycle(balances.map(toPositionBalances));
-  const stored = cycle.totals ?? {};
-  const totalsDiffer = [...check.totals].some(
-    ([c, t]) =>
-      (t.debits !== 0n || t.credits !== 0n) &&
-      (stored[c]?.debits !== t.debits.toString() || stored[c]?.credits !== t.credits.toString()),
-  );
+  const totalsDiffer = storedTotalsDiffer(check.totals, cycle.totals ?? {});
   if (!check.ok || totalsDiffer) {
     const problems = check.problems.slice(0, 10).map(describeCycleProblem);
     if (totalsDiffer) problems.push('stored totals differ from the positions');

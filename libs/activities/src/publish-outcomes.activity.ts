@@ -1,8 +1,10 @@
 import type { Message, Producer } from 'kafkajs';
 import {
+  listUnpublishedOutbox,
   loadUnpublishedOutbox,
   markOutboxPublished,
   type Database,
+  type OutboxRowSummary,
   type PendingOutboxRow,
 } from '@settlement/db';
 import type { Logger } from '@settlement/observability';
@@ -18,11 +20,14 @@ export interface PublishDeps {
 
 export interface OutboxStore {
   load(db: Database, batchId: string): Promise<PendingOutboxRow[]>;
+  /** The unpublished rows without their records (publishing right after settlement). */
+  list(db: Database, batchId: string): Promise<OutboxRowSummary[]>;
   markPublished(db: Database, ids: readonly bigint[]): Promise<void>;
 }
 
-const outboxStore: OutboxStore = {
+export const outboxStore: OutboxStore = {
   load: loadUnpublishedOutbox,
+  list: listUnpublishedOutbox,
   markPublished: markOutboxPublished,
 };
 
@@ -69,7 +74,20 @@ export async function publishOutcomes(
   hooks: PublishHooks = {},
 ): Promise<{ published: number }> {
   const store = deps.outbox ?? outboxStore;
-  const rows = await store.load(deps.db, batchId);
+  return publishRows(deps, await store.load(deps.db, batchId), hooks);
+}
+
+/**
+ * Sends the given outbox rows (but those an earlier attempt reported), reports them as sent,
+ * then marks them published: the body of {@link publishOutcomes}, whichever way the rows
+ * were found.
+ */
+export async function publishRows(
+  deps: PublishDeps,
+  rows: readonly PendingOutboxRow[],
+  hooks: PublishHooks = {},
+): Promise<{ published: number }> {
+  const store = deps.outbox ?? outboxStore;
   if (rows.length === 0) return { published: 0 };
   const sentBefore = new Set(hooks.progress?.sent ?? []);
   let published = 0;

@@ -14,12 +14,14 @@ import {
   loadStagedMessages,
   lockAndApplyMovements,
   lockCursor,
+  outboxByTopic,
   readAccounts,
   readCursor,
   recordDeadLetters,
   recordSettledBatch,
   type Database,
   type LedgerTx,
+  type OutboxMessage,
   type OutboxRow,
   type PartitionTurns,
   type TransactionRow,
@@ -112,6 +114,25 @@ export async function settleBatch(
   batch: SettleBatchInput,
   workflowId: string,
 ): Promise<SettleBatchResult> {
+  return (await settleBatchWithOutbox(deps, batch, workflowId)).result;
+}
+
+/** A settlement's result and the outbox records its transaction wrote. */
+export interface SettledBatch {
+  result: SettleBatchResult;
+  /** By topic, in writing order; empty when the batch was applied before. */
+  outbox: ReadonlyMap<string, OutboxMessage[]>;
+}
+
+/**
+ * {@link settleBatch}, also handing back the outbox records it wrote, so the caller can
+ * publish them after the commit without reading them back.
+ */
+export async function settleBatchWithOutbox(
+  deps: SettleDeps,
+  batch: SettleBatchInput,
+  workflowId: string,
+): Promise<SettledBatch> {
   if (!batch.replayId) await awaitTurn(deps, batch);
   const staged = batch.messages ?? (await loadStagedMessages(deps.db, batch.batchId));
   if (staged === undefined) return settledBefore(deps, batch, workflowId);
@@ -151,10 +172,10 @@ class DebitRaceError extends ConcurrentSettlementError {}
 function applyOnce(
   { deps, input, workflowId, parsed, settledAt }: SettleAttempt,
   lockAccountsFirst: boolean,
-): Promise<SettleBatchResult> {
+): Promise<SettledBatch> {
   return deps.db.transaction(async (tx) => {
     const applyFrom = await claimRange(tx, input);
-    if (applyFrom === undefined) return alreadyApplied(tx, input, workflowId);
+    if (applyFrom === undefined) return nothingWritten(alreadyApplied(tx, input, workflowId));
     const { candidates, invalid } = splitFrom(parsed, applyFrom);
     const { fresh, duplicates, conflicts } = await sortRepeats(tx, candidates);
     const accounts = await readAccounts(tx, accountIdsOf(fresh.map((c) => c.tx)), {
@@ -166,7 +187,7 @@ function applyOnce(
     );
     await writeTransactions(tx, input, fresh, posted.outcomes, settledAt);
     const deadLetters = [...invalid, ...conflicts.map(conflictDeadLetter)];
-    await recordDeadLetters(
+    const recorded = await recordDeadLetters(
       tx,
       input.batchId,
       deps.topics.deadLetters,
@@ -178,7 +199,8 @@ function applyOnce(
         ),
       ),
     );
-    await insertOutbox(tx, input.batchId, outcomeRecords(deps, input, posted.outcomes, settledAt));
+    const outcomes = outcomeRecords(deps, input, posted.outcomes, settledAt);
+    await insertOutbox(tx, input.batchId, outcomes);
     await moveBalances(tx, input, accounts, fresh, posted.netMovements);
     const result: SettleBatchResult = {
       batchId: input.batchId,
@@ -196,8 +218,16 @@ function applyOnce(
     if (!input.replayId) {
       await advanceCursor(tx, input.topic, input.partition, input.nextOffset);
     }
-    return result;
+    const deadLetterRecords = recorded.map((d) => ({
+      topic: deps.topics.deadLetters,
+      message: d.record,
+    }));
+    return { result, outbox: outboxByTopic([...deadLetterRecords, ...outcomes]) };
   });
+}
+
+async function nothingWritten(result: Promise<SettleBatchResult>): Promise<SettledBatch> {
+  return { result: await result, outbox: new Map() };
 }
 
 /** Staged messages are cleared at settlement: only an already applied batch may have none. */
@@ -205,11 +235,11 @@ async function settledBefore(
   deps: SettleDeps,
   batch: SettleBatchInput,
   workflowId: string,
-): Promise<SettleBatchResult> {
+): Promise<SettledBatch> {
   return deps.db.transaction(async (tx) => {
     const cursor = batch.replayId ? undefined : await lockCursor(tx, batch.topic, batch.partition);
     if (cursor !== undefined && cursor >= BigInt(batch.nextOffset)) {
-      return alreadyApplied(tx, { ...batch, messages: [] }, workflowId);
+      return nothingWritten(alreadyApplied(tx, { ...batch, messages: [] }, workflowId));
     }
     throw new InvalidBatchError(`the staged messages of ${batch.batchId} are missing`);
   });

@@ -59,6 +59,26 @@ export interface SettleBatchResult {
   deadLetterReasons?: Record<string, number>;
   /** true when the ledger already held this batch (a retry or redelivery). */
   alreadyApplied: boolean;
+  /**
+   * true when the settle activity also published the batch's outbox (outcomes and dead
+   * letters) and marked it published. Absent from results of older activity versions.
+   */
+  published?: boolean;
+  /** Outbox rows (ids) the settle activity sent but could not mark published. */
+  sentOutboxRows?: string[];
+}
+
+/**
+ * What the settleBatch workflow's publishOutcomes activity still has to do, or undefined
+ * when the settle activity published everything. Results without `published` (histories
+ * recorded before the settle activity published) keep the publishing step.
+ */
+export function publishStepFor(
+  batchId: string,
+  result: Pick<SettleBatchResult, 'published' | 'sentOutboxRows'>,
+): { batchId: string; sent?: string[] } | undefined {
+  if (result.published === true) return undefined;
+  return result.sentOutboxRows?.length ? { batchId, sent: result.sentOutboxRows } : { batchId };
 }
 
 /** The batch's closing time as ISO 8601, whichever form the input carries. */

@@ -59,7 +59,7 @@ export async function reopenFailedCycle(
     .set({
       status: sql`case when ${settlementCycles.sealedAt} is null then 'CLOSED' else 'COMPUTED' end`,
       error: null,
-      graceDeadline: graceAfter(sql`now()`, graceSeconds),
+      graceDeadline: graceAfter(dbNow(), graceSeconds),
       updatedAt: dbNow(),
     })
     .where(eq(settlementCycles.id, cycleId));

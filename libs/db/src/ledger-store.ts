@@ -277,6 +277,17 @@ export interface OutboxRow {
   message: OutboxMessage;
 }
 
+/** Outbox records grouped as their rows hold them: by topic, in writing order. */
+export function outboxByTopic(rows: readonly OutboxRow[]): Map<string, OutboxMessage[]> {
+  const byTopic = new Map<string, OutboxMessage[]>();
+  for (const r of rows) {
+    const messages = byTopic.get(r.topic) ?? [];
+    messages.push(r.message);
+    byTopic.set(r.topic, messages);
+  }
+  return byTopic;
+}
+
 /**
  * Writes a batch's outbox: one row per topic, the messages as a JSON array in order; a
  * second write for the same batch and topic (dead letters from ingest, then conflicts from
@@ -287,13 +298,7 @@ export async function insertOutbox(
   batchId: string,
   rows: readonly OutboxRow[],
 ): Promise<void> {
-  const byTopic = new Map<string, OutboxMessage[]>();
-  for (const r of rows) {
-    const messages = byTopic.get(r.topic) ?? [];
-    messages.push(r.message);
-    byTopic.set(r.topic, messages);
-  }
-  for (const [topic, messages] of byTopic) {
+  for (const [topic, messages] of outboxByTopic(rows)) {
     await tx.execute(
       sql`insert into outbox (batch_id, topic, messages, message_count)
           values (${batchId}, ${topic}, ${JSON.stringify(messages)}, ${messages.length})

@@ -22,6 +22,25 @@ export async function loadUnpublishedOutbox(
   return rows.map((r) => ({ ...r, messages: JSON.parse(r.messages) as OutboxMessage[] }));
 }
 
+/** A batch's outbox row without its records: enough to tell whether memory holds them all. */
+export interface OutboxRowSummary {
+  id: bigint;
+  topic: string;
+  messageCount: number;
+}
+
+/** A batch's outbox rows not yet published, in writing order, without reading their records. */
+export async function listUnpublishedOutbox(
+  db: Pick<Database, 'select'>,
+  batchId: string,
+): Promise<OutboxRowSummary[]> {
+  return db
+    .select({ id: outbox.id, topic: outbox.topic, messageCount: outbox.messageCount })
+    .from(outbox)
+    .where(and(eq(outbox.batchId, batchId), isNull(outbox.publishedAt)))
+    .orderBy(asc(outbox.id));
+}
+
 export async function markOutboxPublished(
   db: Pick<Database, 'update'>,
   ids: readonly bigint[],

@@ -8,7 +8,11 @@ import {
 } from '@temporalio/workflow';
 // Relative imports only: path aliases do not resolve inside the workflow bundle.
 import type { SettlementActivities } from '../../activities/src/activities';
-import type { SettleBatchInput, SettleBatchResult } from '../../contracts/src/batch';
+import {
+  publishStepFor,
+  type SettleBatchInput,
+  type SettleBatchResult,
+} from '../../contracts/src/batch';
 import { NON_RETRYABLE_ERROR_TYPES } from '../../contracts/src/names';
 import {
   addReasons,
@@ -19,7 +23,8 @@ import {
 } from '../../contracts/src/search-attributes';
 
 const { settleBatch: settle } = proxyActivities<SettlementActivities>({
-  // One PostgreSQL transaction for a whole batch; generous, it is bounded by lock waits.
+  // One PostgreSQL transaction for a whole batch, then its publishing (which gives up in
+  // time, see publishBudgetMs); generous, it is bounded by lock waits.
   startToCloseTimeout: '60s',
   // The activity heartbeats every second: a killed worker's attempt is retried elsewhere
   // after 3 s, not 60 (its transaction rolled back with its connection).
@@ -46,9 +51,10 @@ const { publishOutcomes } = proxyActivities<SettlementActivities>({
 const SEARCH_ATTRIBUTES_PATCH = 'settlement-search-attributes';
 
 /**
- * Settles one micro-batch: the ledger write and its outcomes in one database transaction
- * (settle), then the outcomes to Kafka (publish). Both steps are idempotent by database
- * keys, so Temporal may retry either after a crash at any point. The Web UI shows the
+ * Settles one micro-batch: the ledger write and its outcomes in one database transaction,
+ * then the outcomes to Kafka, both in the settle activity; when its publishing fails, the
+ * publishOutcomes activity sends the outcomes from the outbox. Both steps are idempotent by
+ * database keys, so Temporal may retry either after a crash at any point. The Web UI shows the
  * counts as search attributes and as the workflow's current details.
  */
 export async function settleBatch(input: SettleBatchInput): Promise<SettleBatchResult> {
@@ -56,7 +62,9 @@ export async function settleBatch(input: SettleBatchInput): Promise<SettleBatchR
   let result: SettleBatchResult;
   try {
     result = await settle(input);
-    await publishOutcomes({ batchId: input.batchId });
+    // Only when the settle activity did not publish (Kafka down, older activity versions).
+    const publishStep = publishStepFor(input.batchId, result);
+    if (publishStep) await publishOutcomes(publishStep);
   } catch (err) {
     if (!isCancellation(err) && patched(SEARCH_ATTRIBUTES_PATCH)) {
       upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.status, value: 'FAILED' }]);
