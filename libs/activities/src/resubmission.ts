@@ -106,7 +106,7 @@ export async function existingOutcome(
 
 /** The ids among `ids` that have an outcome already (one query for a whole chunk). */
 export async function idsWithOutcome(
-  db: Pick<Database, 'execute'>,
+  db: Pick<Database, 'select'>,
   ids: readonly string[],
 ): Promise<Set<string>> {
   return new Set((await findTransactionHashes(db, ids)).keys());

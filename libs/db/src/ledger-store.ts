@@ -4,7 +4,7 @@ import { closedAtIso, type SettleBatchInput } from '@settlement/contracts';
 import type { PgTransaction } from 'drizzle-orm/pg-core';
 import type { PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
 import type * as schema from './schema';
-import { partitionCursors } from './schema';
+import { accounts, partitionCursors, transactions } from './schema';
 import { dbNow, jsonParam, pgArray } from './sql-fragments';
 import { CURSOR_MOVED_CHANNEL } from './partition-turns';
 import type { Database } from './client';
@@ -92,24 +92,26 @@ export async function readAccounts(
   { lock = false }: { lock?: boolean } = {},
 ): Promise<Map<string, AccountRow>> {
   if (ids.length === 0) return new Map();
-  const rows = await tx.execute<AccountRowText>(
-    lock
-      ? sql`select id, currency, balance::text, overdraft_limit::text from accounts
-            where id = any(${arr(lockOrder(ids))}::text[]) order by id collate "C" for update`
-      : sql`select id, currency, balance::text, overdraft_limit::text from accounts
-            where id = any(${arr(ids)}::text[])`,
-  );
-  return new Map(rows.map((r) => [r.id, toAccountRow(r)]));
+  const read = tx
+    .select({
+      id: accounts.id,
+      currency: accounts.currency,
+      balance: accounts.balance,
+      overdraftLimit: accounts.overdraftLimit,
+    })
+    .from(accounts)
+    .where(idIn(lock ? lockOrder(ids) : ids));
+  const rows = await (lock ? read.orderBy(inLockOrder).for('update') : read);
+  return new Map(rows.map((r) => [r.id, r]));
 }
 
-type AccountRowText = { id: string; currency: string; balance: string; overdraft_limit: string };
-
-const toAccountRow = (r: AccountRowText): AccountRow => ({
-  id: r.id,
-  currency: r.currency,
-  balance: BigInt(r.balance),
-  overdraftLimit: BigInt(r.overdraft_limit),
-});
+/**
+ * One array parameter for thousands of account ids (drizzle's inArray binds one parameter
+ * per id, which PostgreSQL parses and plans one by one).
+ */
+const idIn = (ids: readonly string[]) => sql`${accounts.id} = any(${arr(ids)}::text[])`;
+/** The ledger's lockOrder (byte order of the ids) in SQL. */
+const inLockOrder = sql`${accounts.id} collate "C"`;
 
 /**
  * Locks the touched accounts, always in the ledger's lockOrder (SQL sorts the same way
@@ -132,11 +134,13 @@ export async function lockAndApplyMovements(
 ): Promise<boolean> {
   const ids = lockOrder([...debited, ...movements.keys()]);
   if (ids.length === 0) return true;
-  const current = await tx.execute<{ id: string; balance: string }>(
-    sql`select id, balance::text from accounts
-        where id = any(${arr(ids)}::text[]) order by id collate "C" for update`,
-  );
-  const now = new Map(current.map((r) => [r.id, BigInt(r.balance)]));
+  const current = await tx
+    .select({ id: accounts.id, balance: accounts.balance })
+    .from(accounts)
+    .where(idIn(ids))
+    .orderBy(inLockOrder)
+    .for('update');
+  const now = new Map(current.map((r) => [r.id, r.balance]));
   for (const id of debited) {
     const before = snapshot.get(id)?.balance;
     if (before !== undefined && (now.get(id) ?? before) < before) return false;
@@ -155,14 +159,15 @@ export async function lockAndApplyMovements(
 
 /** Content hashes of transactions the ledger already holds, by id. */
 export async function findTransactionHashes(
-  tx: { execute: LedgerTx['execute'] },
+  db: Pick<Database, 'select'>,
   ids: readonly string[],
 ): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map();
-  const rows = await tx.execute<{ id: string; content_hash: string }>(
-    sql`select id, content_hash from transactions where id = any(${arr([...new Set(ids)])}::text[])`,
-  );
-  return new Map(rows.map((r) => [r.id, r.content_hash]));
+  const rows = await db
+    .select({ id: transactions.id, contentHash: transactions.contentHash })
+    .from(transactions)
+    .where(sql`${transactions.id} = any(${arr([...new Set(ids)])}::text[])`);
+  return new Map(rows.map((r) => [r.id, r.contentHash]));
 }
 
 export interface TransactionRow {
