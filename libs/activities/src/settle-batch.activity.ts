@@ -1,5 +1,4 @@
 import {
-  closedAtIso,
   countReasons,
   type BatchMessage,
   type SettleBatchInput,
@@ -7,6 +6,7 @@ import {
 } from '@settlement/contracts';
 import {
   advanceCursor,
+  batchRowOf,
   findBatchCounts,
   findTransactionHashes,
   insertOutbox,
@@ -187,43 +187,64 @@ function applyOnce(
     );
     await writeTransactions(tx, input, fresh, posted.outcomes, settledAt);
     const deadLetters = [...invalid, ...conflicts.map(conflictDeadLetter)];
-    const recorded = await recordDeadLetters(
-      tx,
-      input.batchId,
-      deps.topics.deadLetters,
-      deadLetters.map(({ m, verdict }) =>
-        buildDeadLetter(
-          sourceOfBatchMessage(input.topic, input.partition, m),
-          verdict,
-          input.batchId,
-        ),
-      ),
-    );
+    const recorded = await writeDeadLetters(tx, deps, input, deadLetters);
     const outcomes = outcomeRecords(deps, input, posted.outcomes, settledAt);
     await insertOutbox(tx, input.batchId, outcomes);
     await moveBalances(tx, input, accounts, fresh, posted.netMovements);
-    const result: SettleBatchResult = {
-      batchId: input.batchId,
-      settled: posted.outcomes.filter((o) => o.status === 'SETTLED').length,
-      rejected: posted.outcomes.filter((o) => o.status !== 'SETTLED').length,
-      duplicates: duplicates.length,
-      deadLettered: input.deadLettered + deadLetters.length,
-      rejectedReasons: countReasons(
-        posted.outcomes.flatMap((o) => (o.status === 'REJECTED' ? [o.reason] : [])),
-      ),
-      deadLetterReasons: countReasons(deadLetters.map((d) => d.verdict.reason)),
-      alreadyApplied: false,
-    };
+    const result = settledResult(input, posted.outcomes, duplicates.length, deadLetters);
     await recordBatch(tx, input, workflowId, result, settledAt);
     if (!input.replayId) {
       await advanceCursor(tx, input.topic, input.partition, input.nextOffset);
     }
-    const deadLetterRecords = recorded.map((d) => ({
-      topic: deps.topics.deadLetters,
-      message: d.record,
-    }));
-    return { result, outbox: outboxByTopic([...deadLetterRecords, ...outcomes]) };
+    return { result, outbox: outboxByTopic([...recorded, ...outcomes]) };
   });
+}
+
+/**
+ * Records the batch's dead letters (invalid messages, id conflicts) with their DLQ records
+ * in the outbox; returns the records of those that were new, for publishing.
+ */
+async function writeDeadLetters(
+  tx: LedgerTx,
+  deps: SettleDeps,
+  input: ResolvedBatch,
+  deadLetters: readonly Rejected[],
+): Promise<OutboxRow[]> {
+  const topic = deps.topics.deadLetters;
+  const recorded = await recordDeadLetters(
+    tx,
+    input.batchId,
+    topic,
+    deadLetters.map(({ m, verdict }) =>
+      buildDeadLetter(
+        sourceOfBatchMessage(input.topic, input.partition, m),
+        verdict,
+        input.batchId,
+      ),
+    ),
+  );
+  return recorded.map((d) => ({ topic, message: d.record }));
+}
+
+/** What the workflow reports for a batch applied now. */
+function settledResult(
+  input: ResolvedBatch,
+  outcomes: ReturnType<typeof postBatch>['outcomes'],
+  duplicates: number,
+  deadLetters: readonly Rejected[],
+): SettleBatchResult {
+  return {
+    batchId: input.batchId,
+    settled: outcomes.filter((o) => o.status === 'SETTLED').length,
+    rejected: outcomes.filter((o) => o.status !== 'SETTLED').length,
+    duplicates,
+    deadLettered: input.deadLettered + deadLetters.length,
+    rejectedReasons: countReasons(
+      outcomes.flatMap((o) => (o.status === 'REJECTED' ? [o.reason] : [])),
+    ),
+    deadLetterReasons: countReasons(deadLetters.map((d) => d.verdict.reason)),
+    alreadyApplied: false,
+  };
 }
 
 async function nothingWritten(result: Promise<SettleBatchResult>): Promise<SettledBatch> {
@@ -410,19 +431,13 @@ async function recordBatch(
   settledAt: Date,
 ): Promise<void> {
   await recordSettledBatch(tx, {
-    id: input.batchId,
-    topic: input.topic,
-    partition: input.partition,
-    fromOffset: BigInt(input.fromOffset),
-    nextOffset: BigInt(input.nextOffset),
-    workflowId,
+    ...batchRowOf(input, workflowId),
     messageCount: input.messages.length + input.deadLettered,
     settled: result.settled,
     rejected: result.rejected,
     duplicates: result.duplicates,
     deadLettered: result.deadLettered,
     replayId: input.replayId ?? null,
-    closedAt: new Date(closedAtIso(input)),
     settledAt,
   });
 }
