@@ -14,8 +14,13 @@ import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
-import { sql } from 'drizzle-orm';
-import { checkLedger, createDatabase, type Database } from '@settlement/db';
+import {
+  batchShape,
+  checkLedger,
+  countSettledOutcomes,
+  createDatabase,
+  settledTimesOfRun,
+} from '@settlement/db';
 import { KeyHashPartitioner, registerCodecs } from '@settlement/kafka';
 import {
   DEFAULT_FUNDING,
@@ -110,14 +115,6 @@ function rssMb(pid: number | undefined): number {
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-/** Messages with an outcome so far, from the batch rows (cheap: no scan of transactions). */
-async function outcomeCount(db: Database): Promise<number> {
-  const r = await db.execute<{ n: string }>(
-    sql`select coalesce(sum(settled + rejected), 0)::text as n from batches where status = 'SETTLED'`,
-  );
-  return Number(r[0].n);
 }
 
 async function metricsText(port: string): Promise<string> {
@@ -258,7 +255,7 @@ async function scenario(
       600_000,
     );
     say(`${name}: funded ${accounts} accounts in ${Date.now() - spawnedAt} ms after the spawn`);
-    const baseline = await outcomeCount(handle.db);
+    const baseline = await countSettledOutcomes(handle.db);
     const producedAt = new Map<string, number>();
     let sent = { sent: 0, ms: 1 };
     if (name === 'backlog') {
@@ -299,7 +296,7 @@ async function scenario(
     // Resident set sampled each second once the apps run the load: flat means bounded.
     const rss = { ingest: [] as number[], worker: [] as number[] };
     for (;;) {
-      const n = (await outcomeCount(handle.db)) - baseline;
+      const n = (await countSettledOutcomes(handle.db)) - baseline;
       if (n >= count) break;
       if (BACKLOG_DRAIN_SECONDS > 0 && Date.now() - t0 > BACKLOG_DRAIN_SECONDS * 1000) {
         say(`${name}: stopped waiting after ${BACKLOG_DRAIN_SECONDS} s, ${n}/${count} settled`);
@@ -319,14 +316,11 @@ async function scenario(
     }
     const cpuAfter = sampleCpu(targets);
     const machineAfter = machineCpuSeconds();
-    const rows = await handle.db.execute<{ id: string; at: string }>(
-      sql`select id, (extract(epoch from settled_at) * 1000)::bigint::text as at from transactions
-          where id like ${`${runId}-t%`}`,
-    );
+    const rows = await settledTimesOfRun(handle.db, runId);
     const lat: number[] = [];
     let end = 0;
     for (const r of rows) {
-      const at = Number(r.at);
+      const at = r.at;
       end = Math.max(end, at);
       const p = producedAt.get(r.id);
       if (p !== undefined) lat.push(Math.max(0, at - p));
@@ -371,10 +365,7 @@ async function scenario(
         publishedP99Ms: percentile(published, 99),
       };
     }
-    const shape = await handle.db.execute<{ batches: string; avg: string | null }>(
-      sql`select count(*)::text as batches, round(avg(message_count))::text as avg from batches
-          where topic <> 'bench-prefill'`,
-    );
+    const shape = await batchShape(handle.db, 'bench-prefill');
     const range = (xs: number[]) => (xs.length ? [Math.min(...xs), Math.max(...xs)] : null);
     const sweep = {
       batchMaxSize: Number(env.BATCH_MAX_SIZE ?? 5000),
@@ -412,8 +403,8 @@ async function scenario(
       publishedPerSecond: Math.round((count / sent.ms) * 1000),
       partitions: PARTITIONS,
       accounts,
-      batches: Number(shape[0].batches),
-      avgBatchSize: Number(shape[0].avg ?? 0),
+      batches: shape.batches,
+      avgBatchSize: shape.avg,
       ...sweep,
       ...extra,
     };

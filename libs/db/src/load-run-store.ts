@@ -1,4 +1,4 @@
-import { and, count, eq, gte, isNull, like, sql } from 'drizzle-orm';
+import { and, count, eq, gte, isNull, like, ne, sql } from 'drizzle-orm';
 import type { Database } from './client';
 import { batches, deadLetters, transactions } from './schema';
 import { anyOf } from './sql-fragments';
@@ -47,4 +47,36 @@ export async function countRunOutcomes(db: Reader, runId: string, topic: string,
       ),
     );
   return { settlements, deadLettered, duplicates };
+}
+
+/** Messages with an outcome so far, from the settled batch rows (no scan of transactions). */
+export async function countSettledOutcomes(db: Pick<Database, 'select'>): Promise<number> {
+  const [{ n }] = await db
+    .select({ n: sql`coalesce(sum(${batches.settled} + ${batches.rejected}), 0)`.mapWith(Number) })
+    .from(batches)
+    .where(eq(batches.status, 'SETTLED'));
+  return n;
+}
+
+/** When each of the run's transactions settled, in epoch milliseconds, by id. */
+export async function settledTimesOfRun(db: Pick<Database, 'select'>, runId: string) {
+  return db
+    .select({
+      id: transactions.id,
+      at: sql`(extract(epoch from ${transactions.settledAt}) * 1000)::bigint`.mapWith(Number),
+    })
+    .from(transactions)
+    .where(like(transactions.id, `${runId}-t%`));
+}
+
+/** How many batches there are and their mean size (0 without any), except those of `exceptTopic`. */
+export async function batchShape(db: Pick<Database, 'select'>, exceptTopic: string) {
+  const [shape] = await db
+    .select({
+      batches: count(),
+      avg: sql`coalesce(round(avg(${batches.messageCount})), 0)`.mapWith(Number),
+    })
+    .from(batches)
+    .where(ne(batches.topic, exceptTopic));
+  return shape;
 }
