@@ -6,6 +6,49 @@ const loadgenIsALib = {
   message: 'The load generator is a lib: import @settlement/loadgen.',
 };
 
+const noApps = { group: ['**/apps/**'], message: 'libs never import apps.' };
+const sqlInDb = {
+  // Its error class only: a test of how failed queries are logged.
+  regex: '^(postgres|drizzle-orm(?!/errors$)(/.*)?)$',
+  message: 'SQL lives in libs/db: call one of its repositories (its types come from there too).',
+};
+
+/**
+ * The libs a lib may import, as docs/architecture.md's "Folders" table lists them: any other
+ * @settlement lib is refused (production code; specs may reach further). `asTypes` are
+ * allowed as `import type` only.
+ */
+const libLayer = (folder, allowed, asTypes = []) => ({
+  files: [`libs/${folder}/**/*.ts`],
+  ignores: ['**/*.spec.ts'],
+  rules: {
+    '@typescript-eslint/no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          noApps,
+          sqlInDb,
+          {
+            group: ['@settlement/*', ...[...allowed, ...asTypes].map((l) => `!@settlement/${l}`)],
+            message: `libs/${folder} may import only ${allowed.join(', ') || 'no lib'}${
+              asTypes.length ? ` (and ${asTypes.join(', ')} as types)` : ''
+            }: docs/architecture.md, "Folders".`,
+          },
+          ...(asTypes.length
+            ? [
+                {
+                  group: asTypes.map((l) => `@settlement/${l}`),
+                  allowTypeImports: true,
+                  message: `libs/${folder} sees ${asTypes.join(', ')} only as types (import type).`,
+                },
+              ]
+            : []),
+        ],
+      },
+    ],
+  },
+});
+
 export default tseslint.config(
   {
     ignores: [
@@ -127,19 +170,19 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          patterns: [
-            { group: ['**/apps/**'], message: 'libs never import apps.' },
-            {
-              // Its error class only: a test of how failed queries are logged.
-              regex: '^(postgres|drizzle-orm(?!/errors$)(/.*)?)$',
-              message:
-                'SQL lives in libs/db: call one of its repositories (its types come from there too).',
-            },
-          ],
+          patterns: [noApps, sqlInDb],
         },
       ],
     },
   },
+  // Which lib may import which (after the rule above: these replace it for their folders).
+  libLayer('config', []),
+  libLayer('observability', []),
+  libLayer('kafka', ['config', 'observability']),
+  libLayer('records', ['contracts', 'db', 'ledger', 'kafka']),
+  libLayer('activities', ['contracts', 'db', 'ledger', 'records', 'kafka', 'observability']),
+  libLayer('temporal', ['config', 'contracts', 'observability'], ['workflows', 'activities']),
+  libLayer('loadgen', ['db']),
   {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [loadgenIsALib] }] },

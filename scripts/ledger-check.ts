@@ -2,9 +2,14 @@
  * Prints one line per check and exits 0 when all pass, 1 on any breach, 2 when a check could
  * not run (database or Kafka unreachable). */
 import { parseArgs } from 'node:util';
-import { sql } from 'drizzle-orm';
 import { loadConfig } from '@settlement/config';
-import { checkLedger, createDatabase, type Database, type LedgerCheckResult } from '@settlement/db';
+import {
+  checkLedger,
+  createDatabase,
+  cursorTopics,
+  type Database,
+  type LedgerCheckResult,
+} from '@settlement/db';
 import { createKafka } from '@settlement/kafka';
 import { createLogger } from '@settlement/observability';
 
@@ -25,9 +30,7 @@ async function committedOffsets(
   config: ReturnType<typeof loadConfig<['kafka']>>,
   db: Database,
 ): Promise<Map<string, bigint>> {
-  const topics = (
-    await db.execute<{ topic: string }>(sql`select distinct topic from partition_cursors`)
-  ).map((r) => r.topic);
+  const topics = await cursorTopics(db);
   const committed = new Map<string, bigint>();
   if (topics.length === 0) return committed;
   const admin = createKafka(config, createLogger('ledger-check', 'error'), 'ledger-check').admin();

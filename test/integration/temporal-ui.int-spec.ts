@@ -99,7 +99,7 @@ describe('Temporal Web UI finds a settled batch by search attribute (headless Ch
     // Its page, reached from the list: the summary reads like a sentence.
     await page.getByText(tx.workflowId!, { exact: true }).first().click();
     await page.waitForURL(/\/workflows\/settle-/);
-    const summary = `${pipeline.topics.transactions}[0] offset 0: 1 messages`;
+    const summary = `${pipeline.topics.transactions}[0] offset 0: 1 message`;
     // The User Metadata tab shows the summary and the details (Web UI 2.4x), each rendered
     // as markdown in a frame of its own.
     await page.getByText('User Metadata', { exact: true }).first().click();

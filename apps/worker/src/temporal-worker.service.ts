@@ -20,7 +20,7 @@ import type {
   TemporalConfig,
   WorkerConfig,
 } from '@settlement/config';
-import type { DatabaseHandle } from '@settlement/db';
+import { PartitionTurns, type DatabaseHandle } from '@settlement/db';
 import { createActivities } from '@settlement/activities';
 import { connectionOptions, tracingWorkerOptions } from '@settlement/temporal';
 import { addMetricsSource, recordColdStart, tracingActive } from '@settlement/observability';
@@ -48,6 +48,7 @@ export class TemporalWorkerService implements OnApplicationBootstrap, BeforeAppl
   private running?: Promise<void>;
   private producer?: Producer;
   private connection?: NativeConnection;
+  private unlisten?: () => Promise<void>;
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
@@ -64,6 +65,9 @@ export class TemporalWorkerService implements OnApplicationBootstrap, BeforeAppl
       createPartitioner: KeyHashPartitioner,
     });
     await this.producer.connect();
+    // One listening connection: a batch waiting for its predecessor wakes at that commit.
+    const { turns, unlisten } = await PartitionTurns.listen(this.database.client);
+    this.unlisten = unlisten;
     this.connection = await NativeConnection.connect(connectionOptions(this.config));
     const traced = tracingActive();
     this.worker = await Worker.create({
@@ -80,6 +84,7 @@ export class TemporalWorkerService implements OnApplicationBootstrap, BeforeAppl
         },
         logger: this.logger,
         kafka: this.kafka,
+        turns,
         cycles: {
           topic: this.config.KAFKA_CYCLE_TOPIC,
           graceMs: this.config.SETTLEMENT_CYCLE_GRACE_SECONDS * 1000,
@@ -108,6 +113,7 @@ export class TemporalWorkerService implements OnApplicationBootstrap, BeforeAppl
   async beforeApplicationShutdown(): Promise<void> {
     if (this.worker && this.worker.getState() === 'RUNNING') this.worker.shutdown();
     await this.running;
+    await this.unlisten?.();
     await this.producer?.disconnect();
     await this.connection?.close();
   }

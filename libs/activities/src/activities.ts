@@ -7,7 +7,7 @@ import {
   type SettleBatchInput,
   type SettleBatchResult,
 } from '@settlement/contracts';
-import { reserveReplayBudget, type Database } from '@settlement/db';
+import { reserveReplayBudget, type Database, type PartitionTurns } from '@settlement/db';
 import { inSpan, metrics, type Logger } from '@settlement/observability';
 import { heartbeating } from './heartbeat';
 import { countSettlement } from './outcome-metrics';
@@ -30,6 +30,8 @@ export interface ActivityDeps {
   kafka?: Kafka;
   /** Settlement cycles: where they are announced and how long they wait for late batches. */
   cycles?: { topic: string; graceMs: number };
+  /** Wakes a batch waiting for its predecessor at that one's commit (else it polls). */
+  turns?: PartitionTurns;
 }
 
 /** Defaults of the shared config schema, for workers built without cycle settings (tests). */

@@ -1,6 +1,7 @@
 import type { Producer } from 'kafkajs';
 import { ApplicationFailure } from '@temporalio/common';
 import {
+  ERROR_TYPES,
   cycleIdFor,
   type CycleSummary,
   type CycleWindow,
@@ -31,7 +32,7 @@ import {
   type LedgerTx,
 } from '@settlement/db';
 import { describeCycleProblem, verifyCycle, type PositionBalances } from '@settlement/ledger';
-import { describeLagging, partitionsBehind } from './cycle-window';
+import { describeLagging, partitionsBehind, storedTotalsDiffer } from './cycle-checks';
 
 export interface CycleDeps {
   db: Database;
@@ -42,18 +43,9 @@ export interface CycleDeps {
   graceMs: number;
 }
 
-/** Non-retryable failures of a cycle: retrying cannot help, an operator must look. */
-export const CYCLE_FAILURES = [
-  'CycleOutOfOrder',
-  'PreviousCycleFailed',
-  'CycleWindowNotSettled',
-  'CycleVerificationFailed',
-  'CycleNotFound',
-] as const;
-
 /** A cycle without a row is a bug or a lost row: an operator must look. */
 const cycleNotFound = (cycleId: string) =>
-  ApplicationFailure.nonRetryable(`cycle ${cycleId} has no row`, 'CycleNotFound');
+  ApplicationFailure.nonRetryable(`cycle ${cycleId} has no row`, ERROR_TYPES.cycleNotFound);
 
 async function loadCycle(
   db: Database | LedgerTx,
@@ -128,20 +120,20 @@ async function checkCycleOrder(db: LedgerTx, cutoff: Date) {
   if (later) {
     throw ApplicationFailure.nonRetryable(
       `cycle ${later} has a later cut-off and already ran: windows are contiguous, a cut-off inside a closed window cannot get a cycle of its own`,
-      'CycleOutOfOrder',
+      ERROR_TYPES.cycleOutOfOrder,
     );
   }
   const prev = await findLatestCycle(db);
   if (prev?.status === 'FAILED') {
     throw ApplicationFailure.nonRetryable(
       `the previous cycle ${prev.id} failed: re-run it (POST /admin/cycles with its cut-off) before this one`,
-      'PreviousCycleFailed',
+      ERROR_TYPES.previousCycleFailed,
     );
   }
   if (prev && prev.status !== 'COMPLETED') {
     throw ApplicationFailure.retryable(
       `the previous cycle ${prev.id} is ${prev.status}; this one starts when it completes`,
-      'PreviousCyclePending',
+      ERROR_TYPES.previousCyclePending,
     );
   }
   return prev;
@@ -175,7 +167,7 @@ export async function awaitWindowSettled(
     if (cycle.overdue) {
       throw ApplicationFailure.nonRetryable(
         `cycle ${input.cycleId}: batches read before the cut-off are still unsettled after the grace period (${behind})`,
-        'CycleWindowNotSettled',
+        ERROR_TYPES.cycleWindowNotSettled,
       );
     }
     if (Date.now() >= until) {
@@ -234,7 +226,7 @@ async function awaitTransactionsInProgress(
     if (Date.now() > deadline) {
       throw ApplicationFailure.retryable(
         `cycle ${cycleId}: ${open} database transactions open since the seal have not ended`,
-        'CycleSealDraining',
+        ERROR_TYPES.cycleSealDraining,
       );
     }
     await new Promise((r) => setTimeout(r, 50));
@@ -256,18 +248,13 @@ export async function verifyNetPositions(
   if (cycle.status === 'VERIFIED' || cycle.status === 'COMPLETED') return summaryOf(cycle);
   const balances = await readCycleBalances(deps.db, cycle);
   const check = verifyCycle(balances.map(toPositionBalances));
-  const stored = cycle.totals ?? {};
-  const totalsDiffer = [...check.totals].some(
-    ([c, t]) =>
-      (t.debits !== 0n || t.credits !== 0n) &&
-      (stored[c]?.debits !== t.debits.toString() || stored[c]?.credits !== t.credits.toString()),
-  );
+  const totalsDiffer = storedTotalsDiffer(check.totals, cycle.totals ?? {});
   if (!check.ok || totalsDiffer) {
     const problems = check.problems.slice(0, 10).map(describeCycleProblem);
     if (totalsDiffer) problems.push('stored totals differ from the positions');
     throw ApplicationFailure.nonRetryable(
       `cycle ${cycle.id} failed verification (${check.problems.length} problems): ${problems.join('; ')}`,
-      'CycleVerificationFailed',
+      ERROR_TYPES.cycleVerificationFailed,
     );
   }
   await markCycleVerified(deps.db, cycle.id);
@@ -301,7 +288,7 @@ export async function publishCycle(
   if (cycle.status !== 'VERIFIED') {
     throw ApplicationFailure.nonRetryable(
       `cycle ${cycle.id} is ${cycle.status}, not VERIFIED: it cannot be published`,
-      'CycleVerificationFailed',
+      ERROR_TYPES.cycleVerificationFailed,
     );
   }
   if (!deps.producer) throw ApplicationFailure.nonRetryable('the worker has no Kafka producer');

@@ -14,6 +14,7 @@ import {
 import { offsetsAtTime } from '@settlement/kafka';
 import { parseTransactionMessage, parseTransactionRecord } from '@settlement/ledger';
 import {
+  headersFromText,
   headersToKafka,
   loadHeaders,
   readPartitionRange,
@@ -52,14 +53,9 @@ export function resubmissionMessage(
   dl: DeadLetterSourceRow,
   corrected?: string | null,
 ): ResubmissionMessage {
-  const headers: HeaderList = [];
-  for (const name of Object.keys(dl.headers ?? {})) {
-    if (name.startsWith('dlq-') || name === DEAD_LETTER_ID_HEADER) continue;
-    const value = dl.headers![name];
-    for (const one of Array.isArray(value) ? value : [value]) {
-      headers.push([name, Buffer.from(one, 'utf8')]);
-    }
-  }
+  const headers: HeaderList = headersFromText(dl.headers).filter(
+    ([name]) => !name.startsWith('dlq-') && name !== DEAD_LETTER_ID_HEADER,
+  );
   headers.push([DEAD_LETTER_ID_HEADER, Buffer.from(dl.id, 'utf8')]);
   const isCorrection = corrected !== undefined && corrected !== null;
   const bytes = isCorrection ? Buffer.from(corrected, 'utf8') : Buffer.from(dl.value, 'base64');
@@ -106,7 +102,7 @@ export async function existingOutcome(
 
 /** The ids among `ids` that have an outcome already (one query for a whole chunk). */
 export async function idsWithOutcome(
-  db: Pick<Database, 'execute'>,
+  db: Pick<Database, 'select'>,
   ids: readonly string[],
 ): Promise<Set<string>> {
   return new Set((await findTransactionHashes(db, ids)).keys());

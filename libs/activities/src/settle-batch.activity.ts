@@ -1,5 +1,4 @@
 import {
-  closedAtIso,
   countReasons,
   type BatchMessage,
   type SettleBatchInput,
@@ -7,6 +6,7 @@ import {
 } from '@settlement/contracts';
 import {
   advanceCursor,
+  batchRowOf,
   findBatchCounts,
   findTransactionHashes,
   insertOutbox,
@@ -23,6 +23,7 @@ import {
   type LedgerTx,
   type OutboxMessage,
   type OutboxRow,
+  type PartitionTurns,
   type TransactionRow,
 } from '@settlement/db';
 import {
@@ -49,7 +50,13 @@ export interface SettleDeps {
   now?: () => Date;
   /** How long a batch waits for its predecessor before failing to be retried (ms). */
   turnWaitMs?: number;
+  /** Wakes a waiting batch when its predecessor commits (the worker listens); else it polls. */
+  turns?: PartitionTurns;
 }
+
+/** Cursor re-reads while waiting: polling without `turns`, a fallback with them. */
+const POLL_MS = 10;
+const RECHECK_MS = 100;
 
 interface Candidate {
   offset: string;
@@ -73,15 +80,23 @@ const OFFSET = /^(0|[1-9][0-9]{0,18})$/;
 async function awaitTurn(deps: SettleDeps, batch: SettleBatchInput): Promise<void> {
   const from = BigInt(batch.fromOffset);
   const deadline = Date.now() + (deps.turnWaitMs ?? 1000);
-  for (;;) {
-    const cursor = await readCursor(deps.db, batch.topic, batch.partition);
-    if (cursor !== undefined && cursor >= from) return;
-    if (Date.now() >= deadline) {
-      throw new PredecessorPendingError(
-        `${batch.topic}/${batch.partition} stands at ${cursor ?? 'no cursor'}, batch starts at ${batch.fromOffset}`,
-      );
+  // Watching before the first read: a commit between the read and the wait is not missed.
+  const watch = deps.turns?.watch(batch.topic, batch.partition);
+  try {
+    for (;;) {
+      const cursor = await readCursor(deps.db, batch.topic, batch.partition);
+      if (cursor !== undefined && cursor >= from) return;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new PredecessorPendingError(
+          `${batch.topic}/${batch.partition} stands at ${cursor ?? 'no cursor'}, batch starts at ${batch.fromOffset}`,
+        );
+      }
+      if (watch) await watch.next(Math.min(left, RECHECK_MS));
+      else await new Promise((r) => setTimeout(r, Math.min(left, POLL_MS)));
     }
-    await new Promise((r) => setTimeout(r, 10));
+  } finally {
+    watch?.close();
   }
 }
 
@@ -172,43 +187,64 @@ function applyOnce(
     );
     await writeTransactions(tx, input, fresh, posted.outcomes, settledAt);
     const deadLetters = [...invalid, ...conflicts.map(conflictDeadLetter)];
-    const recorded = await recordDeadLetters(
-      tx,
-      input.batchId,
-      deps.topics.deadLetters,
-      deadLetters.map(({ m, verdict }) =>
-        buildDeadLetter(
-          sourceOfBatchMessage(input.topic, input.partition, m),
-          verdict,
-          input.batchId,
-        ),
-      ),
-    );
+    const recorded = await writeDeadLetters(tx, deps, input, deadLetters);
     const outcomes = outcomeRecords(deps, input, posted.outcomes, settledAt);
     await insertOutbox(tx, input.batchId, outcomes);
     await moveBalances(tx, input, accounts, fresh, posted.netMovements);
-    const result: SettleBatchResult = {
-      batchId: input.batchId,
-      settled: posted.outcomes.filter((o) => o.status === 'SETTLED').length,
-      rejected: posted.outcomes.filter((o) => o.status !== 'SETTLED').length,
-      duplicates: duplicates.length,
-      deadLettered: input.deadLettered + deadLetters.length,
-      rejectedReasons: countReasons(
-        posted.outcomes.flatMap((o) => (o.status === 'REJECTED' ? [o.reason] : [])),
-      ),
-      deadLetterReasons: countReasons(deadLetters.map((d) => d.verdict.reason)),
-      alreadyApplied: false,
-    };
+    const result = settledResult(input, posted.outcomes, duplicates.length, deadLetters);
     await recordBatch(tx, input, workflowId, result, settledAt);
     if (!input.replayId) {
       await advanceCursor(tx, input.topic, input.partition, input.nextOffset);
     }
-    const deadLetterRecords = recorded.map((d) => ({
-      topic: deps.topics.deadLetters,
-      message: d.record,
-    }));
-    return { result, outbox: outboxByTopic([...deadLetterRecords, ...outcomes]) };
+    return { result, outbox: outboxByTopic([...recorded, ...outcomes]) };
   });
+}
+
+/**
+ * Records the batch's dead letters (invalid messages, id conflicts) with their DLQ records
+ * in the outbox; returns the records of those that were new, for publishing.
+ */
+async function writeDeadLetters(
+  tx: LedgerTx,
+  deps: SettleDeps,
+  input: ResolvedBatch,
+  deadLetters: readonly Rejected[],
+): Promise<OutboxRow[]> {
+  const topic = deps.topics.deadLetters;
+  const recorded = await recordDeadLetters(
+    tx,
+    input.batchId,
+    topic,
+    deadLetters.map(({ m, verdict }) =>
+      buildDeadLetter(
+        sourceOfBatchMessage(input.topic, input.partition, m),
+        verdict,
+        input.batchId,
+      ),
+    ),
+  );
+  return recorded.map((d) => ({ topic, message: d.record }));
+}
+
+/** What the workflow reports for a batch applied now. */
+function settledResult(
+  input: ResolvedBatch,
+  outcomes: ReturnType<typeof postBatch>['outcomes'],
+  duplicates: number,
+  deadLetters: readonly Rejected[],
+): SettleBatchResult {
+  return {
+    batchId: input.batchId,
+    settled: outcomes.filter((o) => o.status === 'SETTLED').length,
+    rejected: outcomes.filter((o) => o.status !== 'SETTLED').length,
+    duplicates,
+    deadLettered: input.deadLettered + deadLetters.length,
+    rejectedReasons: countReasons(
+      outcomes.flatMap((o) => (o.status === 'REJECTED' ? [o.reason] : [])),
+    ),
+    deadLetterReasons: countReasons(deadLetters.map((d) => d.verdict.reason)),
+    alreadyApplied: false,
+  };
 }
 
 async function nothingWritten(result: Promise<SettleBatchResult>): Promise<SettledBatch> {
@@ -395,19 +431,13 @@ async function recordBatch(
   settledAt: Date,
 ): Promise<void> {
   await recordSettledBatch(tx, {
-    id: input.batchId,
-    topic: input.topic,
-    partition: input.partition,
-    fromOffset: BigInt(input.fromOffset),
-    nextOffset: BigInt(input.nextOffset),
-    workflowId,
+    ...batchRowOf(input, workflowId),
     messageCount: input.messages.length + input.deadLettered,
     settled: result.settled,
     rejected: result.rejected,
     duplicates: result.duplicates,
     deadLettered: result.deadLettered,
     replayId: input.replayId ?? null,
-    closedAt: new Date(closedAtIso(input)),
     settledAt,
   });
 }

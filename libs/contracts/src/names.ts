@@ -25,10 +25,33 @@ export const ERROR_TYPES = {
   invalidBatch: 'InvalidBatchError',
   /** A replay's row is missing; retrying cannot help. */
   replayNotFound: 'ReplayNotFound',
+  /** A cut-off inside a window that already ran, or no cut-off at all. */
+  cycleOutOfOrder: 'CycleOutOfOrder',
+  /** The previous cycle failed: it must be re-run first. */
+  previousCycleFailed: 'PreviousCycleFailed',
+  /** The previous cycle is still running (retryable: this one waits). */
+  previousCyclePending: 'PreviousCyclePending',
+  /** Batches read before the cut-off are unsettled after the grace period. */
+  cycleWindowNotSettled: 'CycleWindowNotSettled',
+  /** Transactions open since the seal have not ended yet (retryable). */
+  cycleSealDraining: 'CycleSealDraining',
+  /** The positions do not net to zero or do not match the balances. */
+  cycleVerificationFailed: 'CycleVerificationFailed',
+  /** The cycle has no row. */
+  cycleNotFound: 'CycleNotFound',
 } as const;
 
 /** The error types no activity retry can fix. */
 export const NON_RETRYABLE_ERROR_TYPES: string[] = [
   ERROR_TYPES.invalidBatch,
   ERROR_TYPES.replayNotFound,
+];
+
+/** A settlement cycle's failures no retry can fix: an operator must look. */
+export const CYCLE_NON_RETRYABLE_ERROR_TYPES: string[] = [
+  ERROR_TYPES.cycleOutOfOrder,
+  ERROR_TYPES.previousCycleFailed,
+  ERROR_TYPES.cycleWindowNotSettled,
+  ERROR_TYPES.cycleVerificationFailed,
+  ERROR_TYPES.cycleNotFound,
 ];

@@ -1,19 +1,14 @@
-import { eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { Database } from './client';
 import { consumerControls } from './schema';
+import { dbNow } from './sql-fragments';
 
 /**
  * Durable pause/resume of live consumption, per consumer group. The admin API writes it;
  * every ingest instance polls `isConsumptionPaused` every few seconds and pauses or resumes
  * its Kafka consumer accordingly. A group without a row is not paused.
  */
-export interface ConsumerControl {
-  groupId: string;
-  paused: boolean;
-  reason: string | null;
-  updatedAt: Date;
-  updatedBy: string | null;
-}
+export type ConsumerControl = typeof consumerControls.$inferSelect;
 
 type Executor = Pick<Database, 'select' | 'insert'>;
 
@@ -45,14 +40,14 @@ export async function setConsumptionPaused(
     paused,
     reason: options.reason ?? null,
     updatedBy: options.updatedBy ?? null,
-    updatedAt: sql`now()`,
+    updatedAt: dbNow(),
   };
   const rows = await db
     .insert(consumerControls)
     .values(values)
     .onConflictDoUpdate({
       target: consumerControls.groupId,
-      set: { paused, reason: values.reason, updatedBy: values.updatedBy, updatedAt: sql`now()` },
+      set: { paused, reason: values.reason, updatedBy: values.updatedBy, updatedAt: dbNow() },
     })
     .returning();
   return rows[0];

@@ -59,7 +59,7 @@ export async function reopenFailedCycle(
     .set({
       status: sql`case when ${settlementCycles.sealedAt} is null then 'CLOSED' else 'COMPUTED' end`,
       error: null,
-      graceDeadline: graceAfter(sql`now()`, graceSeconds),
+      graceDeadline: graceAfter(dbNow(), graceSeconds),
       updatedAt: dbNow(),
     })
     .where(eq(settlementCycles.id, cycleId));
@@ -171,10 +171,10 @@ export async function countInProgress(
   db: Pick<Database, 'execute'>,
   xids: readonly string[],
 ): Promise<number> {
-  const rows = await db.execute<{ n: string }>(sql`
-    select count(*)::text as n from unnest(${pgArray(xids)}::xid8[]) x
+  const rows = await db.execute<{ n: number }>(sql`
+    select count(*)::int as n from unnest(${pgArray(xids)}::xid8[]) x
     where pg_xact_status(x) = 'in progress'`);
-  return Number(rows[0].n);
+  return rows[0].n;
 }
 
 /** The window (windowStart, cutoff] over transactions `t`, its bounds as RFC 3339 text. */

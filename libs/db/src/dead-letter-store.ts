@@ -335,7 +335,7 @@ const PUBLISH_LEASE = sql`interval '5 minutes'`;
 
 /** Resubmissions no publisher holds a lease on. */
 const unclaimed = () =>
-  or(isNull(deadLetterRepairs.claimedUntil), lt(deadLetterRepairs.claimedUntil, sql`now()`));
+  or(isNull(deadLetterRepairs.claimedUntil), lt(deadLetterRepairs.claimedUntil, dbNow()));
 
 /**
  * Claims an unpublished resubmission for one publisher (a lease) and counts the attempt;

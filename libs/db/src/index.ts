@@ -16,3 +16,4 @@ export * from './cycle-steps-store';
 export * from './app-logins';
 export * from './account-store';
 export * from './audit-store';
+export * from './partition-turns';

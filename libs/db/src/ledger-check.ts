@@ -1,6 +1,13 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from './client';
+import { partitionCursors } from './schema';
 import { jsonParam } from './sql-fragments';
+
+/** The topics settlement keeps a cursor for: those whose committed offsets the check reads. */
+export async function cursorTopics(db: Pick<Database, 'selectDistinct'>): Promise<string[]> {
+  const rows = await db.selectDistinct({ topic: partitionCursors.topic }).from(partitionCursors);
+  return rows.map((r) => r.topic);
+}
 
 /**
  * The operator's reconciliation of the whole ledger (`npm run ledger:check`). Every check is

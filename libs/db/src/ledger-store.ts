@@ -4,8 +4,9 @@ import { closedAtIso, type SettleBatchInput } from '@settlement/contracts';
 import type { PgTransaction } from 'drizzle-orm/pg-core';
 import type { PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
 import type * as schema from './schema';
-import { partitionCursors } from './schema';
-import { dbNow, jsonParam, pgArray } from './sql-fragments';
+import { accounts, batches, outbox, partitionCursors, transactions } from './schema';
+import { anyOf, dbNow, jsonParam } from './sql-fragments';
+import { CURSOR_MOVED_CHANNEL } from './partition-turns';
 import type { Database } from './client';
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
 
@@ -21,14 +22,11 @@ export type LedgerTx = PgTransaction<
   ExtractTablesWithRelations<typeof schema>
 >;
 
-const arr = pgArray;
-
-export interface AccountRow {
-  id: string;
-  currency: string;
-  balance: bigint;
-  overdraftLimit: bigint;
-}
+/** An account as settlement reads it: money as bigint through the schema's mapper. */
+export type AccountRow = Pick<
+  typeof accounts.$inferSelect,
+  'id' | 'currency' | 'balance' | 'overdraftLimit'
+>;
 
 /** The partition cursor, locked: batches of one partition apply one after the other. */
 export async function lockCursor(
@@ -54,6 +52,8 @@ export async function advanceCursor(
     .update(partitionCursors)
     .set({ nextOffset: BigInt(nextOffset), updatedAt: dbNow() })
     .where(cursorOf(topic, partition));
+  // Wakes the partition's next batch (PartitionTurns) at commit; a function call, no table.
+  await tx.execute(sql`select pg_notify(${CURSOR_MOVED_CHANNEL}, ${`${topic}/${partition}`})`);
 }
 
 /** Creates the cursor at the partition's start position unless it exists (ingest, on assignment). */
@@ -89,24 +89,26 @@ export async function readAccounts(
   { lock = false }: { lock?: boolean } = {},
 ): Promise<Map<string, AccountRow>> {
   if (ids.length === 0) return new Map();
-  const rows = await tx.execute<AccountRowText>(
-    lock
-      ? sql`select id, currency, balance::text, overdraft_limit::text from accounts
-            where id = any(${arr(lockOrder(ids))}::text[]) order by id collate "C" for update`
-      : sql`select id, currency, balance::text, overdraft_limit::text from accounts
-            where id = any(${arr(ids)}::text[])`,
-  );
-  return new Map(rows.map((r) => [r.id, toAccountRow(r)]));
+  const read = tx
+    .select({
+      id: accounts.id,
+      currency: accounts.currency,
+      balance: accounts.balance,
+      overdraftLimit: accounts.overdraftLimit,
+    })
+    .from(accounts)
+    .where(idIn(lock ? lockOrder(ids) : ids));
+  const rows = await (lock ? read.orderBy(inLockOrder).for('update') : read);
+  return new Map(rows.map((r) => [r.id, r]));
 }
 
-type AccountRowText = { id: string; currency: string; balance: string; overdraft_limit: string };
-
-const toAccountRow = (r: AccountRowText): AccountRow => ({
-  id: r.id,
-  currency: r.currency,
-  balance: BigInt(r.balance),
-  overdraftLimit: BigInt(r.overdraft_limit),
-});
+/**
+ * One array parameter for thousands of account ids (drizzle's inArray binds one parameter
+ * per id, which PostgreSQL parses and plans one by one).
+ */
+const idIn = (ids: readonly string[]) => anyOf(accounts.id, ids);
+/** The ledger's lockOrder (byte order of the ids) in SQL. */
+const inLockOrder = sql`${accounts.id} collate "C"`;
 
 /**
  * Locks the touched accounts, always in the ledger's lockOrder (SQL sorts the same way
@@ -129,11 +131,13 @@ export async function lockAndApplyMovements(
 ): Promise<boolean> {
   const ids = lockOrder([...debited, ...movements.keys()]);
   if (ids.length === 0) return true;
-  const current = await tx.execute<{ id: string; balance: string }>(
-    sql`select id, balance::text from accounts
-        where id = any(${arr(ids)}::text[]) order by id collate "C" for update`,
-  );
-  const now = new Map(current.map((r) => [r.id, BigInt(r.balance)]));
+  const current = await tx
+    .select({ id: accounts.id, balance: accounts.balance })
+    .from(accounts)
+    .where(idIn(ids))
+    .orderBy(inLockOrder)
+    .for('update');
+  const now = new Map(current.map((r) => [r.id, r.balance]));
   for (const id of debited) {
     const before = snapshot.get(id)?.balance;
     if (before !== undefined && (now.get(id) ?? before) < before) return false;
@@ -152,16 +156,21 @@ export async function lockAndApplyMovements(
 
 /** Content hashes of transactions the ledger already holds, by id. */
 export async function findTransactionHashes(
-  tx: { execute: LedgerTx['execute'] },
+  db: Pick<Database, 'select'>,
   ids: readonly string[],
 ): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map();
-  const rows = await tx.execute<{ id: string; content_hash: string }>(
-    sql`select id, content_hash from transactions where id = any(${arr([...new Set(ids)])}::text[])`,
-  );
-  return new Map(rows.map((r) => [r.id, r.content_hash]));
+  const rows = await db
+    .select({ id: transactions.id, contentHash: transactions.contentHash })
+    .from(transactions)
+    .where(anyOf(transactions.id, [...new Set(ids)]));
+  return new Map(rows.map((r) => [r.id, r.contentHash]));
 }
 
+/**
+ * A transaction as the insert's JSON parameter carries it (json_to_recordset), money and
+ * offsets as decimal text: the wire form of one set-based statement, not the schema's row.
+ */
 export interface TransactionRow {
   id: string;
   contentHash: string;
@@ -218,6 +227,7 @@ export async function insertTransactionsAndPostings(
   return result[0].inserted;
 }
 
+/** A dead letter as the insert's JSON parameter carries it (json_to_recordset). */
 export interface DeadLetterRow {
   topic: string;
   partition: number;
@@ -236,7 +246,8 @@ export interface DeadLetterRow {
 
 /**
  * Idempotent by (topic, partition, offset): a redelivered or replayed message is recorded
- * once. Returns the source offsets that were new.
+ * once. Returns the source offsets that were new. Raw SQL: one set-based insert of the
+ * whole batch's rows from a JSON parameter.
  */
 export async function insertDeadLetters(
   db: { execute: LedgerTx['execute'] },
@@ -291,18 +302,21 @@ export function outboxByTopic(rows: readonly OutboxRow[]): Map<string, OutboxMes
  * settlement) appends.
  */
 export async function insertOutbox(
-  tx: { execute: LedgerTx['execute'] },
+  tx: Pick<LedgerTx, 'insert'>,
   batchId: string,
   rows: readonly OutboxRow[],
 ): Promise<void> {
   for (const [topic, messages] of outboxByTopic(rows)) {
-    await tx.execute(
-      sql`insert into outbox (batch_id, topic, messages, message_count)
-          values (${batchId}, ${topic}, ${JSON.stringify(messages)}, ${messages.length})
-          on conflict (batch_id, topic) do update
-            set messages = (outbox.messages::jsonb || excluded.messages::jsonb)::text,
-                message_count = outbox.message_count + excluded.message_count`,
-    );
+    await tx
+      .insert(outbox)
+      .values({ batchId, topic, messages: JSON.stringify(messages), messageCount: messages.length })
+      .onConflictDoUpdate({
+        target: [outbox.batchId, outbox.topic],
+        set: {
+          messages: sql`(${outbox.messages}::jsonb || excluded.messages::jsonb)::text`,
+          messageCount: sql`${outbox.messageCount} + excluded.message_count`,
+        },
+      });
   }
 }
 
@@ -318,7 +332,7 @@ export interface DeadLetterWrite {
  * is neither recorded nor published again. Returns the new ones.
  */
 export async function recordDeadLetters(
-  tx: { execute: LedgerTx['execute'] },
+  tx: Pick<LedgerTx, 'execute' | 'insert'>,
   batchId: string,
   topic: string,
   deadLetters: readonly DeadLetterWrite[],
@@ -338,6 +352,17 @@ export async function recordDeadLetters(
   );
   return recorded;
 }
+
+/** The columns of a batch row its workflow input and id decide. */
+export const batchRowOf = (input: SettleBatchInput, workflowId: string) => ({
+  id: input.batchId,
+  topic: input.topic,
+  partition: input.partition,
+  fromOffset: BigInt(input.fromOffset),
+  nextOffset: BigInt(input.nextOffset),
+  workflowId,
+  closedAt: new Date(closedAtIso(input)),
+});
 
 /**
  * Records a batch as PENDING before its workflow starts (admin lists it; a redelivery finds
@@ -361,18 +386,23 @@ export async function recordPendingBatch(
       const { topic, items } = options.deadLetters;
       await recordDeadLetters(tx, input.batchId, topic, items);
     }
-    await tx.execute(sql`
-      insert into batches (id, topic, partition, from_offset, next_offset, workflow_id, status, message_count,
-        dead_lettered, closed_at, staged_messages)
-      values (${input.batchId}, ${input.topic}, ${input.partition}, ${input.fromOffset}::bigint,
-        ${input.nextOffset}::bigint, ${workflowId}, 'PENDING', ${options.messageCount}, ${input.deadLettered},
-        ${closedAtIso(input)}::timestamptz,
-        ${options.staged ? JSON.stringify(input.messages ?? []) : null})
-      on conflict (id) do nothing`);
+    await tx
+      .insert(batches)
+      .values({
+        ...batchRowOf(input, workflowId),
+        status: 'PENDING',
+        messageCount: options.messageCount,
+        deadLettered: input.deadLettered,
+        stagedMessages: options.staged ? JSON.stringify(input.messages ?? []) : null,
+      })
+      .onConflictDoNothing({ target: batches.id });
   });
 }
 
-/** The PENDING batch whose staged messages hold transaction `id`, if any. */
+/**
+ * The PENDING batch whose staged messages hold transaction `id`, if any. Raw SQL: JSON
+ * functions over the staged messages' text, which the builder has no calls for.
+ */
 export async function findPendingBatchOf(
   db: { execute: LedgerTx['execute'] },
   id: string,

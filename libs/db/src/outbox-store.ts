@@ -1,13 +1,13 @@
-import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import type { Database } from './client';
 import type { OutboxMessage } from './ledger-store';
 import { outbox } from './schema';
+import { dbNow } from './sql-fragments';
 
-export interface PendingOutboxRow {
-  id: bigint;
-  topic: string;
-  messages: OutboxMessage[];
-}
+type OutboxTableRow = typeof outbox.$inferSelect;
+
+/** An outbox row with its records parsed (the column holds them as JSON text). */
+export type PendingOutboxRow = Pick<OutboxTableRow, 'id' | 'topic'> & { messages: OutboxMessage[] };
 
 /** A batch's outbox rows not yet published, in writing order. */
 export async function loadUnpublishedOutbox(
@@ -23,11 +23,7 @@ export async function loadUnpublishedOutbox(
 }
 
 /** A batch's outbox row without its records: enough to tell whether memory holds them all. */
-export interface OutboxRowSummary {
-  id: bigint;
-  topic: string;
-  messageCount: number;
-}
+export type OutboxRowSummary = Pick<OutboxTableRow, 'id' | 'topic' | 'messageCount'>;
 
 /** A batch's outbox rows not yet published, in writing order, without reading their records. */
 export async function listUnpublishedOutbox(
@@ -48,6 +44,6 @@ export async function markOutboxPublished(
   if (ids.length === 0) return;
   await db
     .update(outbox)
-    .set({ publishedAt: sql`now()` })
+    .set({ publishedAt: dbNow() })
     .where(inArray(outbox.id, [...ids]));
 }

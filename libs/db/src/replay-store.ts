@@ -184,7 +184,9 @@ export async function countRunningReplays(db: Pick<Database, '$count'>): Promise
  * Reserves `messages` of the one replay rate budget (`messagesPerSecond`, shared by all replays
  * of every worker): moves the budget's clock on by messages / rate from max(now, its time) and
  * answers how long to wait before reading, in ms (0 when the budget is free). A reservation
- * retried after a lost answer only slows replays down, never speeds them up.
+ * retried after a lost answer only slows replays down, never speeds them up. Raw SQL: the
+ * SET and RETURNING are interval arithmetic on clock_timestamp() (the builder would only
+ * wrap the same fragments).
  */
 export async function reserveReplayBudget(
   db: Pick<Database, 'execute'>,

@@ -70,6 +70,21 @@ export function headersAsText(list: HeaderList): Record<string, string | string[
   return out;
 }
 
+/** The readable view read back as a list (each value's UTF-8 bytes), in its key order. */
+export function headersFromText(
+  text: Record<string, string | string[]> | null | undefined,
+): HeaderList {
+  const out: HeaderList = [];
+  if (!text) return out;
+  for (const key of Object.keys(text)) {
+    const value = text[key];
+    for (const one of Array.isArray(value) ? value : [value]) {
+      out.push([key, Buffer.from(one, 'utf8')]);
+    }
+  }
+  return out;
+}
+
 /** Total bytes of keys and values, as the broker counts them (framing aside). */
 export function headersSize(list: HeaderList): number {
   let n = 0;

@@ -16,14 +16,9 @@ import {
   type CycleWindow,
   type SettlementCycleInput,
 } from '../../contracts/src/cycle';
+import { CYCLE_NON_RETRYABLE_ERROR_TYPES, ERROR_TYPES } from '../../contracts/src/names';
 
-const NON_RETRYABLE = [
-  'CycleOutOfOrder',
-  'PreviousCycleFailed',
-  'CycleWindowNotSettled',
-  'CycleVerificationFailed',
-  'CycleNotFound',
-];
+const NON_RETRYABLE = CYCLE_NON_RETRYABLE_ERROR_TYPES;
 
 const { closeCycleWindow, computeNetPositions, verifyNetPositions, recordCycleFailure } =
   proxyActivities<SettlementActivities>({
@@ -81,7 +76,7 @@ export async function settlementCycle(input: SettlementCycleInput = {}): Promise
   if (!cutoff) {
     throw ApplicationFailure.nonRetryable(
       `no cut-off: neither in the input nor at the end of the workflow id ${info.workflowId}`,
-      'CycleOutOfOrder',
+      ERROR_TYPES.cycleOutOfOrder,
     );
   }
   let window: CycleWindow | undefined;

@@ -1,4 +1,4 @@
-import { describeLagging, partitionsBehind } from './cycle-window';
+import { describeLagging, partitionsBehind, storedTotalsDiffer } from './cycle-checks';
 
 describe('partitionsBehind', () => {
   const target = (topic: string, partition: number, nextOffset: string) => ({
@@ -36,5 +36,33 @@ describe('partitionsBehind', () => {
     expect(
       partitionsBehind([target('b', 0, '3')], [cursor('a', 0, 3n), cursor('b', 1, 3n)]),
     ).toEqual([{ topic: 'b', partition: 0, target: 3n, cursor: null }]);
+  });
+});
+
+describe('storedTotalsDiffer', () => {
+  const totals = new Map([
+    ['EUR', { debits: 1200n, credits: 1200n }],
+    ['USD', { debits: 0n, credits: 0n }],
+  ]);
+
+  it('accepts stored totals equal to the positions, and a currency that did not move left out', () => {
+    expect(storedTotalsDiffer(totals, { EUR: { debits: '1200', credits: '1200' } })).toBe(false);
+  });
+
+  it('finds a stored side that differs, or a currency that moved but was not stored', () => {
+    expect(storedTotalsDiffer(totals, { EUR: { debits: '1200', credits: '1100' } })).toBe(true);
+    expect(storedTotalsDiffer(totals, { EUR: { debits: '1100', credits: '1200' } })).toBe(true);
+    expect(storedTotalsDiffer(totals, {})).toBe(true);
+  });
+
+  it('compares amounts beyond 2^53 exactly', () => {
+    const big = 2n ** 60n + 1n;
+    const moved = new Map([['EUR', { debits: big, credits: big }]]);
+    expect(storedTotalsDiffer(moved, { EUR: { debits: String(big), credits: String(big) } })).toBe(
+      false,
+    );
+    expect(
+      storedTotalsDiffer(moved, { EUR: { debits: String(big - 1n), credits: String(big) } }),
+    ).toBe(true);
   });
 });

@@ -1,3 +1,6 @@
+import type { CycleTotals } from '@settlement/contracts';
+import type { CurrencyTotals } from '@settlement/ledger';
+
 /** A partition a cycle's window waits for: the position ingest had read to at the cut-off. */
 export interface PartitionTarget {
   topic: string;
@@ -46,3 +49,18 @@ export const describeLagging = (lagging: readonly LaggingPartition[]): string =>
   lagging
     .map((p) => `${p.topic}/${p.partition} at ${p.cursor ?? 'no cursor'} of ${p.target}`)
     .join(', ');
+
+/**
+ * Whether the totals a cycle stored differ from those of its positions, per currency that
+ * moved (a currency whose debits and credits are both zero need not be stored).
+ */
+export const storedTotalsDiffer = (
+  totals: ReadonlyMap<string, CurrencyTotals>,
+  stored: CycleTotals,
+): boolean =>
+  [...totals].some(
+    ([currency, t]) =>
+      (t.debits !== 0n || t.credits !== 0n) &&
+      (stored[currency]?.debits !== t.debits.toString() ||
+        stored[currency]?.credits !== t.credits.toString()),
+  );
