@@ -162,7 +162,7 @@ const workerSchema = z.object({
 const adminSchema = z.object({
   /** Port of the admin HTTP API. */
   ADMIN_PORT: port.default(3000),
-  /** The operator token of CONTRACT.md; always accepted when set. */
+  /** The operator token (docs/contract.md); always accepted when set. */
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Further tokens, comma separated, for rotation. */
   ADMIN_OPERATOR_TOKENS: csv.default([]),
