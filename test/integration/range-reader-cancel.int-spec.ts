@@ -11,6 +11,18 @@ import { testKafka } from './support/kafka';
  */
 const hex = () => randomBytes(4).toString('hex');
 
+/**
+ * Whether a member's metadata subscribes it to `topic`. Other users of a shared broker have
+ * groups mid-rebalance (empty metadata) or of other protocols: not ours, never an error.
+ */
+function subscribesTo(memberMetadata: Buffer, topic: string): boolean {
+  try {
+    return AssignerProtocol.MemberMetadata.decode(memberMetadata)?.topics.includes(topic) ?? false;
+  } catch {
+    return false;
+  }
+}
+
 /** The reader groups with a member subscribed to `topic` (each test has its own topic). */
 async function readersOf(admin: Admin, topic: string): Promise<string[]> {
   const ids = (await admin.listGroups()).groups
@@ -19,11 +31,7 @@ async function readersOf(admin: Admin, topic: string): Promise<string[]> {
   if (ids.length === 0) return [];
   const { groups } = await admin.describeGroups(ids);
   return groups
-    .filter((g) =>
-      g.members.some((m) =>
-        AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.topics.includes(topic),
-      ),
-    )
+    .filter((g) => g.members.some((m) => subscribesTo(m.memberMetadata, topic)))
     .map((g) => g.groupId);
 }
 
