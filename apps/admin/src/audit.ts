@@ -1,17 +1,10 @@
-import { insertAuditRow, type Database } from '@settlement/db';
+import { insertAuditRow, type Database, type NewAuditRow } from '@settlement/db';
 import type { Principal } from './auth/tokens';
 
 type Executor = Pick<Database, 'insert'>;
 
-export interface AuditEntry {
-  principal: Principal;
-  action: string;
-  target?: string | null;
-  details?: Record<string, unknown> | null;
-  outcome: 'SUCCESS' | 'FAILURE';
-  statusCode: number;
-  error?: string | null;
-}
+/** An audit row as a request states it: the principal in place of its name and role. */
+export type AuditEntry = Omit<NewAuditRow, 'actor' | 'role'> & { principal: Principal };
 
 /**
  * One row per changing request: who (the principal named in `name:token`, and role), what (action, target,
