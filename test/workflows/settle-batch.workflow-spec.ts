@@ -1,6 +1,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { InvalidBatchError, PredecessorPendingError } from '@settlement/activities';
 import {
   SEARCH_ATTRIBUTES,
@@ -174,6 +175,57 @@ describe('settleBatch workflow (stubbed activities)', () => {
       },
     );
     expect(attempts).toBe(1);
+    expect(published).toBe(0);
+  });
+
+  it('a cancel during the settle activity cancels the activity and ends the workflow cancelled, not FAILED', async () => {
+    const taskQueue = uniqueTaskQueue('settle-cancel');
+    let settling!: () => void;
+    const inActivity = new Promise<void>((resolve) => (settling = resolve));
+    let stopped!: (reason: string) => void;
+    const activityStopped = new Promise<string>((resolve) => (stopped = resolve));
+    let published = 0;
+    await withWorker(
+      env,
+      taskQueue,
+      {
+        // Waits, heartbeating, as a settle attempt blocked on a lock would.
+        settleBatch: async (i) => {
+          settling();
+          const ctx = Context.current();
+          try {
+            for (;;) {
+              ctx.heartbeat();
+              await ctx.sleep(100);
+            }
+          } catch (err) {
+            stopped(err instanceof CancelledFailure ? err.message : String(err));
+            throw err;
+          }
+          return settled(i.batchId);
+        },
+        publishOutcomes: async () => {
+          published++;
+          return { published: 0 };
+        },
+      },
+      async () => {
+        const started = await startSettleBatch(env.client, taskQueue, input('b-cancel'));
+        await inActivity;
+        const handle = env.client.workflow.getHandle(started.workflowId);
+        await handle.cancel();
+        const failure = await started.result().catch((err: unknown) => err);
+        expect(failure).toBeInstanceOf(WorkflowFailedError);
+        expect((failure as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+        const described = await handle.describe();
+        expect(described.status.name).toBe('CANCELLED');
+        expect(described.typedSearchAttributes.get(SEARCH_ATTRIBUTES.status)).toBe('RUNNING');
+        // The workflow closes at once (the default TRY_CANCEL); the activity learns it at its
+        // next heartbeat, as CANCELLED or, its workflow closed, NOT_FOUND - before the worker
+        // shuts down (which would say WORKER_SHUTDOWN).
+        expect(['CANCELLED', 'NOT_FOUND']).toContain(await activityStopped);
+      },
+    );
     expect(published).toBe(0);
   });
 
