@@ -32,7 +32,6 @@ import {
   contentHash,
   dedupeWithinBatch,
   formatAmount,
-  lockOrder,
   parseTransactionRecord,
   postBatch,
   serializeSettlementEvent,
@@ -417,7 +416,7 @@ async function moveBalances(
   fresh: readonly Candidate[],
   movements: ReturnType<typeof postBatch>['netMovements'],
 ): Promise<void> {
-  const debited = lockOrder(fresh.map((c) => c.tx.debitAccount));
+  const debited = fresh.map((c) => c.tx.debitAccount);
   if (!(await lockAndApplyMovements(tx, accounts, debited, movements))) {
     throw new DebitRaceError(`an account of ${input.batchId} was debited concurrently`);
   }

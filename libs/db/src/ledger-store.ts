@@ -1,12 +1,11 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { lockOrder } from '@settlement/ledger';
 import { closedAtIso, type SettleBatchInput } from '@settlement/contracts';
 import type { PgTransaction } from 'drizzle-orm/pg-core';
 import type { PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
 import type * as schema from './schema';
 import { accounts, batches, outbox, partitionCursors, transactions } from './schema';
 import { anyOf, dbNow, jsonParam } from './sql-fragments';
-import { CURSOR_MOVED_CHANNEL } from './partition-turns';
+import { CURSOR_MOVED_CHANNEL, cursorKey } from './partition-turns';
 import type { Database } from './client';
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
 
@@ -53,7 +52,7 @@ export async function advanceCursor(
     .set({ nextOffset: BigInt(nextOffset), updatedAt: dbNow() })
     .where(cursorOf(topic, partition));
   // Wakes the partition's next batch (PartitionTurns) at commit; a function call, no table.
-  await tx.execute(sql`select pg_notify(${CURSOR_MOVED_CHANNEL}, ${`${topic}/${partition}`})`);
+  await tx.execute(sql`select pg_notify(${CURSOR_MOVED_CHANNEL}, ${cursorKey(topic, partition)})`);
 }
 
 /** Creates the cursor at the partition's start position unless it exists (ingest, on assignment). */
@@ -97,17 +96,12 @@ export async function readAccounts(
       overdraftLimit: accounts.overdraftLimit,
     })
     .from(accounts)
-    .where(idIn(lock ? lockOrder(ids) : ids));
+    .where(anyOf(accounts.id, ids));
   const rows = await (lock ? read.orderBy(inLockOrder).for('update') : read);
   return new Map(rows.map((r) => [r.id, r]));
 }
 
-/**
- * One array parameter for thousands of account ids (drizzle's inArray binds one parameter
- * per id, which PostgreSQL parses and plans one by one).
- */
-const idIn = (ids: readonly string[]) => anyOf(accounts.id, ids);
-/** The ledger's lockOrder (byte order of the ids) in SQL. */
+/** The ledger's lockOrder (byte order of the ids) in SQL: rows are locked in this order. */
 const inLockOrder = sql`${accounts.id} collate "C"`;
 
 /**
@@ -129,12 +123,13 @@ export async function lockAndApplyMovements(
   debited: readonly string[],
   movements: ReadonlyMap<string, bigint>,
 ): Promise<boolean> {
-  const ids = lockOrder([...debited, ...movements.keys()]);
+  // Distinct ids; the lock order comes from the query's ORDER BY.
+  const ids = [...new Set([...debited, ...movements.keys()])];
   if (ids.length === 0) return true;
   const current = await tx
     .select({ id: accounts.id, balance: accounts.balance })
     .from(accounts)
-    .where(idIn(ids))
+    .where(anyOf(accounts.id, ids))
     .orderBy(inLockOrder)
     .for('update');
   const now = new Map(current.map((r) => [r.id, r.balance]));

@@ -6,6 +6,9 @@ import type postgres from 'postgres';
  */
 export const CURSOR_MOVED_CHANNEL = 'settlement_cursor_moved';
 
+/** The announcement's payload, and the key its watchers are found by. */
+export const cursorKey = (topic: string, partition: number) => `${topic}/${partition}`;
+
 export interface TurnWatch {
   next(ms: number): Promise<void>;
   close(): void;
@@ -27,7 +30,7 @@ export class PartitionTurns {
    * else at the next one, or after `ms`. Close it when done.
    */
   watch(topic: string, partition: number): TurnWatch {
-    const key = `${topic}/${partition}`;
+    const key = cursorKey(topic, partition);
     const set = this.watchers.get(key) ?? new Set();
     this.watchers.set(key, set);
     let announced = false;
