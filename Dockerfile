@@ -17,6 +17,8 @@ FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 ENV npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 COPY package.json package-lock.json ./
+# npm ci's postinstall applies patches/ (patch-package): kafkajs's record encoding
+COPY patches ./patches
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 
 # ---- build: tsc + tsc-alias into dist/, plus the prebuilt workflow bundle ------------------
@@ -31,6 +33,7 @@ RUN npm run build && test -s dist/workflow-bundle.js && test -s dist/workflow-bu
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 
