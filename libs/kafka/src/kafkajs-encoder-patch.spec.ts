@@ -23,6 +23,13 @@ const produceV3 = require('kafkajs/src/protocol/requests/produce/v3/request') as
 const decodeRecordBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder') as (
   d: unknown,
 ) => Promise<{ records: { key: Buffer; value: Buffer; headers: Record<string, Buffer> }[] }>;
+const groupMessagesPerPartition =
+  require('kafkajs/src/producer/groupMessagesPerPartition') as (args: {
+    topic: string;
+    partitionMetadata: unknown[];
+    messages: Message[];
+    partitioner: (args: { message: Message }) => number;
+  }) => Record<string, Message[]>;
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 interface EncoderInstance {
@@ -111,6 +118,24 @@ describe('kafkajs encoder patch', () => {
     expect(batch.records.map((r) => r.value.toString())).toEqual(messages.map((m) => m.value));
     expect(batch.records.map((r) => r.headers['dedupe-key'].toString())).toEqual(
       messages.map((m) => m.headers!['dedupe-key']),
+    );
+  });
+
+  it("groups a request's messages per partition in their order (linear, no copy per message)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: 7 }), { maxLength: 300 }), (partitions) => {
+        const messages = partitions.map((p, i) => ({ key: String(p), value: String(i) }));
+        const grouped = groupMessagesPerPartition({
+          topic: 't',
+          partitionMetadata: [{}],
+          messages,
+          partitioner: ({ message }) => Number(message.key),
+        });
+        const expected: Record<string, Message[]> = {};
+        for (const m of messages) (expected[m.key] ??= []).push(m);
+        expect(grouped).toEqual(expected);
+        expect(Object.keys(grouped)).toEqual(Object.keys(expected));
+      }),
     );
   });
 });
