@@ -61,7 +61,10 @@ describe('ledger:check', () => {
     const inFlight = batch(topic, 1, 1, [
       { id: 'tx5', debit: 'usd-bank', credit: 'usd-amy', amount: '1' },
     ]);
-    await recordPendingBatch(db.db, inFlight, 'w2', { messageCount: 1, staged: true });
+    await recordPendingBatch(db.db, inFlight, 'w2', {
+      messageCount: 1,
+      stagedMessages: JSON.stringify(inFlight.messages),
+    });
     await admin.setOffsets({
       groupId,
       topic,

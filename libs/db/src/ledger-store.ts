@@ -381,7 +381,8 @@ export async function recordPendingBatch(
   workflowId: string,
   options: {
     messageCount: number;
-    staged: boolean;
+    /** The messages as staged JSON text (BATCH_PAYLOAD=database); none when inline. */
+    stagedMessages?: string;
     /** The range's dead letters and the DLQ topic their records go to. */
     deadLetters?: { topic: string; items: readonly DeadLetterWrite[] };
   },
@@ -398,7 +399,7 @@ export async function recordPendingBatch(
         status: 'PENDING',
         messageCount: options.messageCount,
         deadLettered: input.deadLettered,
-        stagedMessages: options.staged ? JSON.stringify(input.messages ?? []) : null,
+        stagedMessages: options.stagedMessages ?? null,
       })
       .onConflictDoNothing({ target: batches.id });
   });
