@@ -97,7 +97,7 @@ async function main(): Promise<void> {
       const workflowId = settleBatchWorkflowId(input.batchId);
       await recordPendingBatch(handle.db, input, workflowId, {
         messageCount: records.length,
-        stagedMessages: JSON.stringify(input.messages),
+        staged: true,
         deadLetters: { topic: topics.deadLetters, items: deadLetters },
       });
       done('stage');

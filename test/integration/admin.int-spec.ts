@@ -329,10 +329,7 @@ describe('admin API on the real stack', () => {
         { id: 'tx-wait', debit: 'bank', credit: 'alice', amount: '5' },
         { id: 'tx-wait-2', debit: 'bank', credit: 'alice', amount: '6' },
       ]);
-      await recordPendingBatch(db.db, pending, 'wf-pending', {
-        messageCount: 2,
-        stagedMessages: JSON.stringify(pending.messages),
-      });
+      await recordPendingBatch(db.db, pending, 'wf-pending', { messageCount: 2, staged: true });
       const res = await http.get('/admin/transactions/tx-wait').set(ro);
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({

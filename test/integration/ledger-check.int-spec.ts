@@ -61,10 +61,7 @@ describe('ledger:check', () => {
     const inFlight = batch(topic, 1, 1, [
       { id: 'tx5', debit: 'usd-bank', credit: 'usd-amy', amount: '1' },
     ]);
-    await recordPendingBatch(db.db, inFlight, 'w2', {
-      messageCount: 1,
-      stagedMessages: JSON.stringify(inFlight.messages),
-    });
+    await recordPendingBatch(db.db, inFlight, 'w2', { messageCount: 1, staged: true });
     await admin.setOffsets({
       groupId,
       topic,

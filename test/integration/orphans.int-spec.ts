@@ -63,7 +63,7 @@ describe('orphaned PENDING batches (real PostgreSQL and Temporal)', () => {
     const orphan = batch(T, 0, 0, [{ id: 'o1', debit: 'bank', credit: 'bob', amount: '5' }]);
     await recordPendingBatch(db.db, orphan, settleBatchWorkflowId(orphan.batchId), {
       messageCount: 1,
-      stagedMessages: JSON.stringify(orphan.messages),
+      staged: true,
     });
     const started = Date.now();
     expect(await sweeper.sweep()).toEqual({ started: 1, abandoned: 0 });
@@ -83,7 +83,7 @@ describe('orphaned PENDING batches (real PostgreSQL and Temporal)', () => {
     const stuck = batch(T, 1, 10, [{ id: 's1', debit: 'bank', credit: 'bob', amount: '5' }]);
     await recordPendingBatch(db.db, stuck, settleBatchWorkflowId(stuck.batchId), {
       messageCount: 1,
-      stagedMessages: JSON.stringify(stuck.messages),
+      staged: true,
     });
     const start = await startSettleBatch(client, taskQueue, { ...stuck, messages: undefined });
     await client.workflow.getHandle(start.workflowId).terminate('test: never settles');

@@ -1,4 +1,4 @@
-import type { Admin, Consumer } from 'kafkajs';
+import type { Admin, Consumer, KafkaMessage } from 'kafkajs';
 import type { Client } from '@temporalio/client';
 import { settleBatchWorkflowId } from '@settlement/contracts';
 import { ensureCursor, recordPendingBatch, type Database } from '@settlement/db';
@@ -7,7 +7,7 @@ import type { Logger } from '@settlement/platform';
 import { startSettleBatch } from '@settlement/temporal';
 import type { IngestAppConfig } from './config';
 import type { FlowControl } from './flow-control';
-import { formArrivedBatch } from './micro-batch';
+import { formBatch } from './micro-batch';
 import { isStale, type EpochBatch, type PartitionState } from './partition-state';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -69,24 +69,17 @@ export class BatchDispatcher {
     const from = s.nextOffset ?? (await this.firstOffset(s, closed));
     const messages = closed.messages.filter((m) => BigInt(m.offset) >= from);
     if (messages.length === 0) return;
+    const { input, deadLetters } = formBatch(topic, s.partition, from, messages, closed.closedAt);
+    const workflowId = settleBatchWorkflowId(input.batchId);
     // Staged: the workflow input is a reference, the messages wait in the batch row.
     const staged = config.BATCH_PAYLOAD === 'database';
-    const { input, stagedMessages, deadLetters } = formArrivedBatch(
-      topic,
-      s.partition,
-      from,
-      messages,
-      closed.closedAt,
-      { inline: !staged },
-    );
-    const workflowId = settleBatchWorkflowId(input.batchId);
 
     // One transaction: the dead letters, their DLQ records in the outbox (the batch's
     // workflow publishes them) and the PENDING batch row.
     const recorded = await this.retry(s, closed.epoch, 'batch row', async () => {
       await recordPendingBatch(db, input, workflowId, {
         messageCount: messages.length,
-        stagedMessages: staged ? stagedMessages : undefined,
+        staged,
         deadLetters: { topic: config.KAFKA_DLQ_TOPIC, items: deadLetters },
       });
       return true;
@@ -108,11 +101,11 @@ export class BatchDispatcher {
             startSettleBatch(
               this.deps.temporal,
               config.TEMPORAL_TASK_QUEUE,
-              input,
+              staged ? { ...input, messages: undefined } : input,
               messages.length - input.deadLettered,
             ),
           ),
-        contextFromHeaders(messages[0].trace ?? {}),
+        contextFromHeaders(traceHeaders(messages[0])),
       );
     } finally {
       stopTimer();
@@ -186,4 +179,14 @@ export class BatchDispatcher {
     if (!p || p.offset === '-1' || p.offset === '') return undefined;
     return BigInt(p.offset);
   }
+}
+
+/** The W3C trace headers of a Kafka message as text. */
+function traceHeaders(m: KafkaMessage | undefined): Record<string, string | undefined> {
+  const text = (name: string) => {
+    const v = m?.headers?.[name];
+    const first = Array.isArray(v) ? v[0] : v;
+    return first === undefined ? undefined : first.toString();
+  };
+  return { traceparent: text('traceparent'), tracestate: text('tracestate') };
 }

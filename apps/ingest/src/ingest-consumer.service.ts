@@ -19,7 +19,7 @@ import {
 import { BatchDispatcher } from './batch-dispatcher';
 import type { IngestAppConfig } from './config';
 import { FlowControl } from './flow-control';
-import { arrivals } from './micro-batch';
+import { messageCost } from './micro-batch';
 import { OrphanSweeper } from './orphan-sweeper';
 import { whileLive } from './partition-batcher';
 import { Partitions } from './partition-state';
@@ -80,7 +80,7 @@ export class IngestConsumerService implements OnApplicationBootstrap, BeforeAppl
         maxBytes: this.batchMaxBytes,
         maxWaitMs: config.BATCH_MAX_WAIT_MS,
       },
-      (m) => m.cost,
+      messageCost,
       (s, closed) => this.dispatcher?.enqueue(s, closed),
       // Nothing queued and room in flight: a batch due by time can start at once.
       (s) => s.queue.length === 0 && this.flow.hasCapacity(s),
@@ -218,8 +218,7 @@ export class IngestConsumerService implements OnApplicationBootstrap, BeforeAppl
     if (!s.assigned || this.stopping) return;
     this.activeBatches++;
     try {
-      const live = whileLive(batch.messages, () => isRunning() && !isStale());
-      s.batcher.add(arrivals(this.topic, batch.partition, live));
+      s.batcher.add(whileLive(batch.messages, () => isRunning() && !isStale()));
     } finally {
       this.activeBatches--;
     }

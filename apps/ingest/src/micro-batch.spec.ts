@@ -1,6 +1,6 @@
 import type { KafkaMessage } from 'kafkajs';
 import { outboxToKafka } from '@settlement/records';
-import { arrive, formArrivedBatch, formBatch } from './micro-batch';
+import { formBatch } from './micro-batch';
 
 const tx = (id: string, debit = 'acct-1') =>
   JSON.stringify({
@@ -93,43 +93,5 @@ describe('formBatch', () => {
     expect(input.messages).toEqual([]);
     expect(input.nextOffset).toBe('10');
     expect(deadLetters[0].row).toMatchObject({ reason: 'MALFORMED_JSON', value: '' });
-  });
-});
-
-describe('formArrivedBatch (messages reduced at arrival)', () => {
-  const mixed = [
-    message(10, tx('a'), 'acct-1', {
-      'x-h': Buffer.from('1'),
-      traceparent: Buffer.from('00-t-s-01'),
-    }),
-    message(11, '{"id":', 'acct-1'),
-    message(12, tx('b')),
-    message(13, Buffer.from([0xff, 0xfe])),
-    message(14, tx('c', 'acct-9'), 'acct-9'),
-  ];
-
-  it('stages exactly what formBatch puts in the input, with the same dead letters and counts', () => {
-    const direct = formBatch('transactions', 2, 10n, mixed, 5);
-    const arrived = mixed.map((m) => arrive('transactions', 2, m));
-    const staged = formArrivedBatch('transactions', 2, 10n, arrived, 5, { inline: false });
-    expect(JSON.parse(staged.stagedMessages)).toEqual(direct.input.messages);
-    expect(staged.stagedMessages).toBe(JSON.stringify(direct.input.messages));
-    expect(staged.input.messages).toBeUndefined();
-    expect({ ...staged.input, messages: direct.input.messages }).toEqual(direct.input);
-    expect(staged.deadLetters).toEqual(direct.deadLetters);
-    expect(staged.input.deadLettered).toBe(2);
-    const inline = formArrivedBatch('transactions', 2, 10n, arrived, 5, { inline: true });
-    expect(inline.input).toEqual(direct.input);
-  });
-
-  it('keeps one string per valid message, the refused source whole, and the trace context', () => {
-    const [first, refused] = mixed.map((m) => arrive('transactions', 2, m));
-    expect(typeof first.staged).toBe('string');
-    expect(first.refused).toBeUndefined();
-    expect(first.trace).toEqual({ traceparent: '00-t-s-01', tracestate: undefined });
-    expect(refused.staged).toBeUndefined();
-    expect(refused.refused?.verdict.reason).toBe('MALFORMED_JSON');
-    expect(refused.refused?.source.value?.toString()).toBe('{"id":');
-    expect(refused.trace).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import type { ArrivedMessage } from './micro-batch';
+import type { KafkaMessage } from 'kafkajs';
 import {
   PartitionBatcher,
   systemClock,
@@ -7,7 +7,7 @@ import {
 } from './partition-batcher';
 
 /** A closed batch with the assignment epoch it was read in. */
-export interface EpochBatch extends ClosedBatch<ArrivedMessage> {
+export interface EpochBatch extends ClosedBatch<KafkaMessage> {
   epoch: number;
 }
 
@@ -17,7 +17,7 @@ export interface PartitionState {
   /** Bumped on every (re)assignment: work formed in an older epoch is handed over. */
   epoch: number;
   assigned: boolean;
-  batcher: PartitionBatcher<ArrivedMessage>;
+  batcher: PartitionBatcher<KafkaMessage>;
   /** Closed batches waiting for dispatch, in offset order. */
   queue: EpochBatch[];
   /** Serialises dispatch per partition, so batches start and commit in offset order. */
@@ -36,7 +36,7 @@ export const isStale = (s: PartitionState, epoch: number): boolean =>
 export class Partitions extends Map<number, PartitionState> {
   constructor(
     private readonly limits: BatchLimits,
-    private readonly cost: (m: ArrivedMessage) => number,
+    private readonly cost: (m: KafkaMessage) => number,
     private readonly onClose: (s: PartitionState, closed: EpochBatch) => void,
     /** Whether the partition could start a batch now (see PartitionBatcher's `ready`). */
     private readonly canStart: (s: PartitionState) => boolean = () => true,
@@ -54,7 +54,7 @@ export class Partitions extends Map<number, PartitionState> {
       queue: [],
       chain: Promise.resolve(),
       inFlight: 0,
-      batcher: new PartitionBatcher<ArrivedMessage>(
+      batcher: new PartitionBatcher<KafkaMessage>(
         this.limits,
         this.cost,
         (closed) => this.onClose(s, { ...closed, epoch: s.epoch }),

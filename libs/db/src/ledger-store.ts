@@ -381,8 +381,7 @@ export async function recordPendingBatch(
   workflowId: string,
   options: {
     messageCount: number;
-    /** The messages as staged JSON text (BATCH_PAYLOAD=database); none when inline. */
-    stagedMessages?: string;
+    staged: boolean;
     /** The range's dead letters and the DLQ topic their records go to. */
     deadLetters?: { topic: string; items: readonly DeadLetterWrite[] };
   },
@@ -399,7 +398,7 @@ export async function recordPendingBatch(
         status: 'PENDING',
         messageCount: options.messageCount,
         deadLettered: input.deadLettered,
-        stagedMessages: options.stagedMessages ?? null,
+        stagedMessages: options.staged ? JSON.stringify(input.messages ?? []) : null,
       })
       .onConflictDoNothing({ target: batches.id });
   });
