@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { knownVariables, loadConfig } from '@settlement/config';
+import { APP_NODE_FLAGS } from '../../scripts/apps-runner';
 import {
   APP_PARTS,
   APP_PORT_VAR,
@@ -134,7 +135,11 @@ describe('docker-compose.yml', () => {
       expect(s.build).toMatchObject({ context: '.', dockerfile: 'Dockerfile', target: 'runtime' });
       expect(existsSync(path.join(ROOT, s.build.context, s.build.dockerfile))).toBe(true);
       expect(dockerfileStages()).toContain('runtime');
-      expect(s.command).toEqual(['node', `dist/apps/${app}/src/main.js`]);
+      expect(s.command).toEqual([
+        'node',
+        ...(APP_NODE_FLAGS[app] ?? []),
+        `dist/apps/${app}/src/main.js`,
+      ]);
     });
 
     it('listens, publishes and is health-checked on the contract port', () => {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { knownVariables, loadConfig } from '@settlement/config';
+import { APP_NODE_FLAGS } from '../../scripts/apps-runner';
 import {
   APP_PARTS,
   APP_PORT_VAR,
@@ -122,7 +123,12 @@ describe.each(KUSTOMIZATIONS)('kustomization %s', (dir) => {
         .split('/')
         .pop();
       expect(imageName).toBe('settlement');
-      expect(c.command).toEqual(['node', `dist/apps/${app}/src/main.js`]);
+      // The same V8 flags as the local scripts and the bench (scripts/apps-runner.ts).
+      expect(c.command).toEqual([
+        'node',
+        ...(APP_NODE_FLAGS[app] ?? []),
+        `dist/apps/${app}/src/main.js`,
+      ]);
     });
 
     it('has the source of that entry point (tsc emits dist/apps/<app>/src/main.js from it)', () => {
