@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 
-// patches/kafkajs+2.2.4.patch (applied by `npm ci`'s postinstall) makes kafkajs's encoder
+// patches/kafkajs+2.2.4.patch (applied by `npm ci`'s postinstall) makes kafkajs's producer
 // write varints in place and take unzeroed pooled buffers; these tests hold it to the bytes
 // of the original algorithms and to a round trip through kafkajs's own decoder.
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -59,7 +59,7 @@ function referenceUVarInt(value: number): Buffer {
   return Buffer.from(bytes);
 }
 
-describe('kafkajs encoder patch', () => {
+describe('kafkajs patch (patches/kafkajs+2.2.4.patch)', () => {
   it('is applied (npm ci runs patch-package)', () => {
     expect(String(Encoder.prototype.writeUVarInt)).toContain('In place');
   });
@@ -136,6 +136,24 @@ describe('kafkajs encoder patch', () => {
         expect(grouped).toEqual(expected);
         expect(Object.keys(grouped)).toEqual(Object.keys(expected));
       }),
+    );
+  });
+
+  it('computes CRC-32C eight bytes at a time with the values of the byte-wise algorithm', () => {
+    expect(crc32C(Buffer.from('123456789'))).toBe(0xe3069283); // the standard check value
+    const reference = (b: Buffer) => {
+      let crc = -1;
+      for (const byte of b) {
+        crc ^= byte;
+        for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
+      }
+      return (crc ^ -1) >>> 0;
+    };
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        expect(crc32C(Buffer.from(bytes))).toBe(reference(Buffer.from(bytes)));
+      }),
+      { numRuns: 3000 },
     );
   });
 });
