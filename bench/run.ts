@@ -298,6 +298,12 @@ async function scenario(
     for (;;) {
       const n = (await countSettledOutcomes(handle.db)) - baseline;
       if (n >= count) break;
+      // An app that died (out of memory, a crash) settles nothing more: say so, do not wait.
+      const dead = children.find((c) => c.proc.exitCode !== null || c.proc.signalCode !== null);
+      if (dead) {
+        const how = dead.proc.exitCode ?? dead.proc.signalCode;
+        throw new Error(`${name}: ${dead.name} exited (${how}) with ${n}/${count} settled`);
+      }
       if (BACKLOG_DRAIN_SECONDS > 0 && Date.now() - t0 > BACKLOG_DRAIN_SECONDS * 1000) {
         say(`${name}: stopped waiting after ${BACKLOG_DRAIN_SECONDS} s, ${n}/${count} settled`);
         break;
