@@ -391,6 +391,7 @@ function outcomeRecords(
   outcomes: ReturnType<typeof postBatch>['outcomes'],
   settledAt: Date,
 ): OutboxRow[] {
+  const at = settledAt.toISOString(); // once per batch, not per outcome
   return outcomes.map((outcome) => ({
     topic: deps.topics.outcomes,
     message: {
@@ -401,7 +402,7 @@ function outcomeRecords(
           status: outcome.status,
           reason: outcome.status === 'REJECTED' ? outcome.reason : undefined,
           batchId: input.batchId,
-          settledAt,
+          settledAt: at,
         }),
       ),
     },
