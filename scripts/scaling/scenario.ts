@@ -27,7 +27,7 @@ import postgres from 'postgres';
 import { createDatabase } from '@settlement/db';
 import { KeyHashPartitioner, registerCodecs } from '@settlement/kafka';
 import { LoadGenerator, openAccounts, publish, VALID_ONLY, waitForIds } from '@settlement/loadgen';
-import { ROOT } from '../apps-runner';
+import { APP_NODE_FLAGS, ROOT } from '../apps-runner';
 import { Cluster } from './cluster';
 import {
   assessRun,
@@ -201,7 +201,9 @@ class LocalReplicas {
     const port = this.nextPort++;
     const portVar = app === 'ingest' ? 'INGEST_HTTP_PORT' : 'WORKER_HTTP_PORT';
     const log = createWriteStream(path.join(this.logDir, `${app}-${port}.log`));
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist/apps', app, 'src/main.js')], {
+    const main = path.join(ROOT, 'dist/apps', app, 'src/main.js');
+    // The pods' command line (k8s/base): the same V8 flags.
+    const child = spawn(process.execPath, [...(APP_NODE_FLAGS[app] ?? []), main], {
       cwd: ROOT,
       env: { ...this.env, [portVar]: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
