@@ -17,7 +17,7 @@ FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 ENV npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 COPY package.json package-lock.json ./
-# npm ci's postinstall applies patches/ (patch-package): kafkajs's record encoding
+# npm ci's postinstall applies patches/ (patch-package): kafkajs's producer (docs/benchmarks.md)
 COPY patches ./patches
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 

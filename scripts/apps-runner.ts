@@ -67,8 +67,8 @@ export const APP_SEMI_SPACE_MB: Readonly<Record<string, number>> = { worker: 16,
  * garbage collection on the app's own thread. On two busy cores the collector's helper threads
  * only compete with the apps and PostgreSQL for the same CPU: collecting on the main thread
  * cost the worker and ingest 12-20 % less CPU per transaction (docs/benchmarks.md), for longer
- * pauses of the main thread. k8s/base and
- * docker-compose.yml run the same command (test/static checks it).
+ * pauses of the main thread. k8s/base and docker-compose.yml run the same command (test/static
+ * checks it).
  */
 export const APP_NODE_FLAGS: Readonly<Record<string, readonly string[]>> = {
   worker: ['--single-threaded-gc'],

@@ -48,9 +48,10 @@ export interface PublishHooks {
 /** Bytes per produce request: well under the broker's 1 MiB limit for one partition's batch. */
 export const PUBLISH_REQUEST_BYTES = 768 * 1024;
 /**
- * Records per produce request. kafkajs groups a request's records by partition copying the
- * partition's array for every record (quadratic): at 5,000 records that was ~2.5 KB of
- * garbage and ~300 element copies per record, a visible share of the worker's GC (profiled).
+ * Records per produce request. Chosen when kafkajs grouped a request's records by partition
+ * copying the partition's array for every record (quadratic: ~2.5 KB of garbage per record at
+ * 5,000). patches/kafkajs+2.2.4.patch makes that grouping linear; 1,000 against 5,000 per
+ * request then measured within the noise (docs/benchmarks.md, "The night"), so it stays.
  */
 export const PUBLISH_REQUEST_RECORDS = 1000;
 

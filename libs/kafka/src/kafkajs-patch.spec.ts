@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 
 // patches/kafkajs+2.2.4.patch (applied by `npm ci`'s postinstall) makes kafkajs's producer
-// write varints in place and take unzeroed pooled buffers; these tests hold it to the bytes
-// of the original algorithms and to a round trip through kafkajs's own decoder.
+// write varints in place, take unzeroed pooled buffers, group records per partition in linear
+// time and compute CRC-32C eight bytes at a time; these tests hold it to the bytes of the
+// original algorithms and to a round trip through kafkajs's own decoder.
 /* eslint-disable @typescript-eslint/no-require-imports */
 const Encoder = require('kafkajs/src/protocol/encoder') as EncoderClass;
 const Decoder = require('kafkajs/src/protocol/decoder') as new (b: Buffer) => {
