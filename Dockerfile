@@ -45,9 +45,11 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends tini ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
+# MALLOC_ARENA_MAX: two malloc arenas, not eight per core (APP_NATIVE_ENV in scripts/apps-runner.ts).
 ENV NODE_ENV=production \
     HOME=/tmp \
-    NODE_OPTIONS=--enable-source-maps
+    NODE_OPTIONS=--enable-source-maps \
+    MALLOC_ARENA_MAX=2
 COPY --chown=root:root package.json ./
 COPY --chown=root:root --from=prod-deps /app/node_modules ./node_modules
 COPY --chown=root:root --from=build /app/dist ./dist

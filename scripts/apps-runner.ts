@@ -75,6 +75,15 @@ export const APP_NODE_FLAGS: Readonly<Record<string, readonly string[]>> = {
   ingest: ['--single-threaded-gc'],
 };
 
+/**
+ * The C library's settings for every app: two malloc arenas instead of glibc's eight per core.
+ * Temporal's core (Rust threads), the workflow thread and libuv's pool each got an arena of
+ * their own, and memory freed there stayed resident. The Dockerfile sets the same for the
+ * images (test/static checks it); a value in the environment wins. Measured in
+ * docs/benchmarks.md.
+ */
+export const APP_NATIVE_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+
 export function spawnApp(
   name: string,
   env: NodeJS.ProcessEnv,
@@ -90,7 +99,7 @@ export function spawnApp(
   const flags = APP_NODE_FLAGS[name] ?? [];
   const proc = spawn(process.execPath, [...heapArgs, ...flags, ...nodeArgs, main], {
     cwd: ROOT,
-    env,
+    env: { ...APP_NATIVE_ENV, ...env },
     stdio: ['ignore', stdio, stdio],
     // Own process group: a terminal's Ctrl-C reaches only us, and each app then gets exactly
     // one SIGTERM (a second signal would cut Nest's shutdown hooks short).

@@ -27,7 +27,7 @@ import postgres from 'postgres';
 import { createDatabase } from '@settlement/db';
 import { KeyHashPartitioner, registerCodecs } from '@settlement/kafka';
 import { LoadGenerator, openAccounts, publish, VALID_ONLY, waitForIds } from '@settlement/loadgen';
-import { APP_NODE_FLAGS, ROOT } from '../apps-runner';
+import { APP_NATIVE_ENV, APP_NODE_FLAGS, ROOT } from '../apps-runner';
 import { Cluster } from './cluster';
 import {
   assessRun,
@@ -202,10 +202,10 @@ class LocalReplicas {
     const portVar = app === 'ingest' ? 'INGEST_HTTP_PORT' : 'WORKER_HTTP_PORT';
     const log = createWriteStream(path.join(this.logDir, `${app}-${port}.log`));
     const main = path.join(ROOT, 'dist/apps', app, 'src/main.js');
-    // The pods' command line (k8s/base): the same V8 flags.
+    // The pods' command line (k8s/base) and image environment: the same V8 flags and allocator.
     const child = spawn(process.execPath, [...(APP_NODE_FLAGS[app] ?? []), main], {
       cwd: ROOT,
-      env: { ...this.env, [portVar]: String(port) },
+      env: { ...APP_NATIVE_ENV, ...this.env, [portVar]: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.pipe(log);

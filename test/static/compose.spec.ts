@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { knownVariables, loadConfig } from '@settlement/config';
-import { APP_NODE_FLAGS } from '../../scripts/apps-runner';
+import { APP_NATIVE_ENV, APP_NODE_FLAGS } from '../../scripts/apps-runner';
 import {
   APP_PARTS,
   APP_PORT_VAR,
@@ -212,6 +212,19 @@ describe('Dockerfile and .dockerignore', () => {
     expect(instructions).not.toMatch(/alpine/i);
     expect(dockerfile).toMatch(/RUN npm run build/);
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
+  });
+
+  it('gives the apps the allocator settings the local scripts give them', () => {
+    const runtime = dockerfile
+      .split(/^FROM /m)
+      .find((b) => /AS runtime$/.test(b.split('\n')[0].trim()))!;
+    const env = new Map(
+      [...runtime.matchAll(/^ENV\s+((?:.*\\\n)*.*)$/gm)]
+        .flatMap((m) => m[1].replace(/\\\n/g, ' ').split(/\s+/))
+        .filter((kv) => kv.includes('='))
+        .map((kv) => kv.split('=') as [string, string]),
+    );
+    for (const [name, value] of Object.entries(APP_NATIVE_ENV)) expect(env.get(name)).toBe(value);
   });
 
   it('runs both final stages as a non-root user', () => {
