@@ -1,10 +1,17 @@
 import { sql, type AnyColumn, type SQL } from 'drizzle-orm';
 
+const NEEDS_ESCAPE = /[\\"]/;
+
 /**
  * A JS array bound as one PostgreSQL array parameter in array-literal text form, cast by the
  * query (`::text[]`, `::bigint[]`...). Elements are quoted, so any text round-trips.
  */
 export function pgArray(values: readonly (string | number | null)[]) {
+  // Ids and amounts never need escaping: quote them all in one join instead of one string
+  // per element (~17,000 elements per settled batch).
+  if (values.every((v) => v !== null && !NEEDS_ESCAPE.test(String(v)))) {
+    return sql.param(values.length === 0 ? '{}' : `{"${values.join('","')}"}`);
+  }
   const literal = values
     .map((v) => (v === null ? 'NULL' : `"${String(v).replace(/[\\"]/g, (c) => `\\${c}`)}"`))
     .join(',');

@@ -51,10 +51,13 @@ export type TransactionOutcome =
 export interface BatchPostingResult {
   /** One per input transaction, same order. */
   outcomes: TransactionOutcome[];
-  /** Debit then credit of each settled transaction, in input order. */
-  postings: Posting[];
-  /** Final state of every input account (new objects; the input is never mutated). */
-  balances: Map<string, AccountState>;
+  /** Debit then credit of each settled transaction, in input order (built on first read). */
+  readonly postings: Posting[];
+  /**
+   * Final state of every input account (new objects; the input is never mutated; built on
+   * first read).
+   */
+  readonly balances: Map<string, AccountState>;
   /** Net movement of each account that got a posting (may be 0n), keys in lock order. */
   netMovements: Map<string, bigint>;
   /** Accounts that got a posting, in lock order: the rows to update. */
@@ -72,12 +75,16 @@ export function compareIds(a: string, b: string): -1 | 0 | 1 {
 
 /** Distinct ids sorted by {@link compareIds}. */
 export function lockOrder(ids: Iterable<string>): string[] {
-  return [...new Set(ids)].sort(compareIds);
+  // The default sort compares strings by UTF-16 code units, which is compareIds' order,
+  // without a call into a comparator per comparison (~6,000 ids per batch).
+  return [...new Set(ids)].sort();
 }
 
 /** The accounts a batch touches (debit and credit sides), in lock order. */
 export function accountIdsOf(transactions: readonly PostingTransaction[]): string[] {
-  return lockOrder(transactions.flatMap((t) => [t.debitAccount, t.creditAccount]));
+  const ids = new Set<string>();
+  for (const t of transactions) ids.add(t.debitAccount).add(t.creditAccount);
+  return lockOrder(ids);
 }
 
 /**
@@ -123,7 +130,6 @@ export function postBatch(
   }
   const seen = new Set<string>();
   const outcomes: TransactionOutcome[] = [];
-  const postings: Posting[] = [];
 
   for (const tx of transactions) {
     if (seen.has(tx.id)) throw new Error(`transaction ${tx.id} appears twice in the batch`);
@@ -146,6 +152,40 @@ export function postBatch(
     credit.balance += tx.amount;
     credit.net += tx.amount;
     credit.moved = true;
+    outcomes.push({ transactionId: tx.id, status: 'SETTLED' });
+  }
+
+  const moved: string[] = [];
+  for (const [id, a] of working) if (a.moved) moved.push(id);
+  const touchedAccountIds = moved.sort(compareIds);
+  const netMovements = new Map<string, bigint>();
+  for (const id of touchedAccountIds) netMovements.set(id, (working.get(id) as MutableAccount).net);
+  // Postings and final balances are built when read: the settle activity derives postings in
+  // SQL and moves balances by netMovements, and building both for every batch cost ~16,000
+  // objects per 5,000 transactions that nobody read. Each is built once, on first read.
+  let postings: Posting[] | undefined;
+  let balances: Map<string, AccountState> | undefined;
+  return {
+    outcomes,
+    netMovements,
+    touchedAccountIds,
+    get postings() {
+      return (postings ??= postingsOf(transactions, outcomes));
+    },
+    get balances() {
+      return (balances ??= finalBalances(working));
+    },
+  };
+}
+
+/** Debit then credit of each settled transaction, in input order. */
+function postingsOf(
+  transactions: readonly PostingTransaction[],
+  outcomes: readonly TransactionOutcome[],
+): Posting[] {
+  const postings: Posting[] = [];
+  transactions.forEach((tx, i) => {
+    if (outcomes[i].status !== 'SETTLED') return;
     postings.push(
       {
         transactionId: tx.id,
@@ -162,11 +202,12 @@ export function postBatch(
         currency: tx.currency,
       },
     );
-    outcomes.push({ transactionId: tx.id, status: 'SETTLED' });
-  }
+  });
+  return postings;
+}
 
+function finalBalances(working: ReadonlyMap<string, MutableAccount>): Map<string, AccountState> {
   const balances = new Map<string, AccountState>();
-  const moved: string[] = [];
   for (const [id, a] of working) {
     balances.set(id, {
       id: a.id,
@@ -174,12 +215,8 @@ export function postBatch(
       balance: a.balance,
       overdraftLimit: a.overdraftLimit,
     });
-    if (a.moved) moved.push(id);
   }
-  const touchedAccountIds = moved.sort(compareIds);
-  const netMovements = new Map<string, bigint>();
-  for (const id of touchedAccountIds) netMovements.set(id, (working.get(id) as MutableAccount).net);
-  return { outcomes, postings, balances, netMovements, touchedAccountIds };
+  return balances;
 }
 
 /** The engine's working copy of an account: balance so far and net movement of the batch. */

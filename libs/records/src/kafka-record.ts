@@ -59,6 +59,18 @@ export function recordSize(m: Message): number {
   let n = 64;
   if (m.key) n += typeof m.key === 'string' ? Buffer.byteLength(m.key) : m.key.length;
   if (m.value) n += typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length;
-  for (const [k, v] of headersFromKafka(m.headers)) n += Buffer.byteLength(k) + v.length + 8;
+  // Counted in place rather than through headersFromKafka: this runs for every outcome
+  // record, and the list it builds was garbage at once.
+  const headers = m.headers;
+  if (headers) {
+    for (const key of Object.keys(headers)) {
+      const value = headers[key];
+      for (const one of Array.isArray(value) ? value : [value]) {
+        if (one === undefined || one === null) continue;
+        const bytes = Buffer.isBuffer(one) ? one.length : Buffer.byteLength(String(one));
+        n += Buffer.byteLength(key) + bytes + 8;
+      }
+    }
+  }
   return n;
 }
