@@ -84,6 +84,24 @@ export const APP_NODE_FLAGS: Readonly<Record<string, readonly string[]>> = {
  */
 export const APP_NATIVE_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
 
+/**
+ * The Node.js options an app runs with wherever it is started (the local scripts, the bench,
+ * the integration and fault suites): its heap caps, unless `env` or `nodeArgs` set their own,
+ * and its V8 flags, then `nodeArgs`.
+ */
+export function appNodeOptions(
+  name: string,
+  env: NodeJS.ProcessEnv,
+  nodeArgs: readonly string[] = [],
+): string[] {
+  const heap = APP_HEAP_MB[name];
+  const heapArgs =
+    heap && !`${env.NODE_OPTIONS ?? ''} ${nodeArgs.join(' ')}`.includes('--max-old-space-size')
+      ? [`--max-old-space-size=${heap}`, `--max-semi-space-size=${APP_SEMI_SPACE_MB[name]}`]
+      : [];
+  return [...heapArgs, ...(APP_NODE_FLAGS[name] ?? []), ...nodeArgs];
+}
+
 export function spawnApp(
   name: string,
   env: NodeJS.ProcessEnv,
@@ -91,13 +109,7 @@ export function spawnApp(
   nodeArgs: readonly string[] = [],
 ): Child {
   const main = path.join(ROOT, 'dist/apps', name, 'src/main.js');
-  const heap = APP_HEAP_MB[name];
-  const heapArgs =
-    heap && !`${env.NODE_OPTIONS ?? ''} ${nodeArgs.join(' ')}`.includes('--max-old-space-size')
-      ? [`--max-old-space-size=${heap}`, `--max-semi-space-size=${APP_SEMI_SPACE_MB[name]}`]
-      : [];
-  const flags = APP_NODE_FLAGS[name] ?? [];
-  const proc = spawn(process.execPath, [...heapArgs, ...flags, ...nodeArgs, main], {
+  const proc = spawn(process.execPath, [...appNodeOptions(name, env, nodeArgs), main], {
     cwd: ROOT,
     env: { ...APP_NATIVE_ENV, ...env },
     stdio: ['ignore', stdio, stdio],

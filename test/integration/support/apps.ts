@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { sql, type SQL } from 'drizzle-orm';
 import { Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
 import { appDatabaseUrl, ensureAppLogins, type Database } from '@settlement/db';
+import { APP_NATIVE_ENV, appNodeOptions } from '../../../scripts/apps-runner';
 import { createTestDatabase, type TestDatabase } from './database';
 import { openAccounts, txValue } from './fixtures';
 import { createTopics, testKafka } from './kafka';
@@ -83,9 +84,12 @@ export async function startApp(
   const database = env.DATABASE_URL
     ? { DATABASE_URL: await appLoginUrl(env.DATABASE_URL, name) }
     : {};
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/apps', name, 'src/main.js')], {
+  // As deployed: the same heap caps, V8 flags and allocator setting as the scripts and pods.
+  const appEnv = { ...process.env, LOG_LEVEL: 'info', ...env, ...database, [portVar]: String(port) };
+  const main = path.join(ROOT, 'dist/apps', name, 'src/main.js');
+  const child = spawn(process.execPath, [...appNodeOptions(name, appEnv), main], {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env, ...database, [portVar]: String(port) },
+    env: { ...APP_NATIVE_ENV, ...appEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(log);
