@@ -6,12 +6,14 @@
 -- queues instead of deadlocking, and gives up after 10 s rather than stall the apps (the
 -- migrate job retries). A server built without lz4 keeps pglz: the ledger works either way.
 DO $$
+DECLARE
+  prior_lock_timeout text := current_setting('lock_timeout');
 BEGIN
   PERFORM set_config('lock_timeout', '10s', true);
   LOCK TABLE "outbox", "batches" IN ACCESS EXCLUSIVE MODE;
   ALTER TABLE "outbox" ALTER COLUMN "messages" SET COMPRESSION lz4;
   ALTER TABLE "batches" ALTER COLUMN "staged_messages" SET COMPRESSION lz4;
-  PERFORM set_config('lock_timeout', '0', true); -- the migrations after this one: no limit
+  PERFORM set_config('lock_timeout', prior_lock_timeout, true); -- as before for the next ones
 EXCEPTION WHEN feature_not_supported THEN
   RAISE NOTICE 'lz4 is not available in this PostgreSQL build: staged batches stay pglz-compressed';
 END
