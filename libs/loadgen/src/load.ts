@@ -45,6 +45,12 @@ export interface PublishOptions {
   /** Produce timestamps by transaction id, for latency measurements. */
   producedAt?: Map<string, number>;
   /**
+   * Records the produce time of every n-th message only (1, the default: all). A map entry per
+   * message of a 1,000,000 burst cost the load generator 1-3 µs of CPU per message, on the
+   * same cores as the pipeline it measures; a sample gives the burst's percentiles as well.
+   */
+  sampleEvery?: number;
+  /**
    * Waits out a Kafka outage around each send. Repeating a send is safe only with an
    * idempotent producer (the broker drops a re-sent batch), which the load generator uses.
    */
@@ -68,8 +74,12 @@ export async function publish(
     for (let i = 0; i < n; i++) messages.push(next());
     if (opts.producedAt) {
       const now = Date.now();
-      for (const m of messages)
-        if (m.id && !opts.producedAt.has(m.id)) opts.producedAt.set(m.id, now);
+      const every = opts.sampleEvery ?? 1;
+      for (let i = 0; i < n; i++) {
+        const id = messages[i].id;
+        if ((sent + i) % every === 0 && id && !opts.producedAt.has(id))
+          opts.producedAt.set(id, now);
+      }
     }
     // One send at a time: concurrent sends may reorder a key's messages, and duplicates and
     // conflicts must follow their original in the partition.
