@@ -32,6 +32,7 @@ import {
   type Skew,
 } from '@settlement/loadgen';
 import {
+  APP_NATIVE_ENV,
   peakRssMb,
   ROOT,
   spawnApp,
@@ -94,7 +95,8 @@ async function createTopics(kafka: Kafka, label: string) {
 function spawnBench(file: string, env: NodeJS.ProcessEnv): Child {
   const proc = spawn(process.execPath, [...NODE_ARGS, path.join(ROOT, 'dist/bench', file)], {
     cwd: ROOT,
-    env,
+    // The apps' allocator setting, so the ceiling's memory compares with theirs.
+    env: { ...APP_NATIVE_ENV, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
     detached: true,
   });
