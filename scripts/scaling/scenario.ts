@@ -59,8 +59,8 @@ const LOCAL_MAX: Record<App, number> = {
 };
 /**
  * Batch size cap of the local ingest processes. Ingest commits a batch once its workflow has
- * started, so it takes up to MAX_IN_FLIGHT_BATCHES_PER_PARTITION x partitions batches (16 here)
- * off the lag at once: with the default 5,000 that is 80,000 messages, the whole burst, gone
+ * started, so it takes up to MAX_IN_FLIGHT_BATCHES_PER_PARTITION x partitions batches (8 here)
+ * off the lag at once: with the default 5,000 that is 40,000 messages, the whole burst, gone
  * from the lag within seconds, before the HPA's next sync (every 15 s) could see it. 1,000
  * leaves most of the burst in the lag until the workers settle batches, as a burst larger than
  * the in-flight window does in production.

@@ -122,8 +122,9 @@ const ingestSchema = z.object({
   BATCH_MAX_SIZE: positiveInt.max(20_000).default(5000),
   /** A micro-batch closes this long after its first message at the latest. */
   BATCH_MAX_WAIT_MS: positiveInt.default(200),
-  // Batches of one partition apply in order; one waiting behind the running one is enough.
-  MAX_IN_FLIGHT_BATCHES_PER_PARTITION: positiveInt.default(2),
+  // Batches of one partition apply in order: the next starts when the running one is done. A
+  // second in flight only waits in an activity slot, and retries after 1 s (docs/ingest.md).
+  MAX_IN_FLIGHT_BATCHES_PER_PARTITION: positiveInt.default(1),
   /** Batches started and not yet settled, per ingest instance, before it pauses. */
   MAX_IN_FLIGHT_BATCHES: positiveInt.default(64),
   /**
