@@ -60,7 +60,7 @@ describe('ledger constraints in PostgreSQL', () => {
     );
     await refused(
       `insert into postings (transaction_id, account_id, side, amount, currency, batch_id) values ('tx1', 'bank', 'DEBIT', -10, 'EUR', 'b')`,
-      /postings_transaction_side_uq/,
+      /postings_pkey/,
     );
     await refused(
       `insert into postings (transaction_id, account_id, side, amount, currency, batch_id) values ('tx1', 'bob', 'CREDIT', 0, 'EUR', 'b')`,

@@ -100,7 +100,8 @@ export const transactions = pgTable(
 export const postings = pgTable(
   'postings',
   {
-    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+    /** Append order. No index: nothing reads postings by it (see the keys below). */
+    id: bigserial('id', { mode: 'bigint' }).notNull(),
     // Referential integrity is checked once per INSERT statement by a trigger (migration
     // 0003): row-level foreign keys cost a lookup per posting, a fifth of a batch's time.
     transactionId: text('transaction_id').notNull(),
@@ -113,14 +114,18 @@ export const postings = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
-    uniqueIndex('postings_transaction_side_uq').on(t.transactionId, t.side),
+    // The natural key is the only index (migration 0013): one debit and one credit per
+    // transaction, how replay and the ledger check find a transaction's postings. Every index
+    // costs each settled transaction two entries; the former `id` key and `(account_id, id)`
+    // were read by nothing and cost about 8 us of PostgreSQL per transaction
+    // (docs/benchmarks.md). An account-history read would add its own index back.
+    primaryKey({ name: 'postings_pkey', columns: [t.transactionId, t.side] }),
     check('postings_amount_non_zero', sql`${t.amount} <> 0`),
     check(
       'postings_sign_matches_side',
       sql`(${t.side} = 'DEBIT' and ${t.amount} < 0) or (${t.side} = 'CREDIT' and ${t.amount} > 0)`,
     ),
     check('postings_currency_format', sql`${t.currency} ~ '^[A-Z]{3}$'`),
-    index('postings_account_idx').on(t.accountId, t.id),
   ],
 );
 
