@@ -9,8 +9,8 @@
  * Pods do not run without a kubelet, so this script plays the kubelet's part for the two
  * Deployments: it runs as many local ingest and worker processes (the built apps) as
  * spec.replicas says, up to a cap that fits the machine. The run has its own database,
- * topics, consumer group and task queue, and points the ScaledObjects at them (and the worker's
- * DATABASE_URL Secret, which its in-flight trigger reads, at the run's database).
+ * topics, consumer group and task queue, and points the ScaledObjects at them (and the apps'
+ * DATABASE_URL Secrets, which their PostgreSQL triggers read, at the run's database).
  *
  * Output: docs/autoscaling/scenario.json (or the path given as the first argument); exit status 1
  * when a decision breaks a rule of ./decisions.ts.
@@ -49,7 +49,7 @@ const BURST = num('SCALING_BURST', 40_000);
 const SUSTAINED_RATE = num('SCALING_SUSTAINED_RATE', 800);
 const SUSTAINED_SEC = num('SCALING_SUSTAINED_SEC', 60);
 const FLAP_CYCLES = num('SCALING_FLAP_CYCLES', 4);
-const FLAP_ON_SEC = num('SCALING_FLAP_ON_SEC', 15);
+const FLAP_BURST_THRESHOLDS = num('SCALING_FLAP_BURST_THRESHOLDS', 10);
 const FLAP_PERIOD_SEC = num('SCALING_FLAP_PERIOD_SEC', 40);
 const ACCOUNTS = num('SCALING_ACCOUNTS', 2000);
 /** Local processes per Deployment at most: what 2 cores carry beside the stack. */
@@ -121,12 +121,17 @@ function settingsOf(so: Obj, targetKey: string): AppSettings {
   };
 }
 
-/** The Secret the worker Deployment takes DATABASE_URL from (its in-flight trigger reads it). */
-function databaseSecretOf(worker: Obj): string {
-  const env = worker.spec.template.spec.containers[0].env ?? [];
+/**
+ * The Secret a Deployment takes DATABASE_URL from: KEDA's PostgreSQL triggers read it (the
+ * worker's in-flight batches; ingest's recent batches in the local overlays).
+ */
+function databaseSecretOf(deployment: Obj): string {
+  const env = deployment.spec.template.spec.containers[0].env ?? [];
   const ref = env.find((e: Obj) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef;
   if (!ref || ref.key !== 'DATABASE_URL')
-    throw new Error('settlement-worker takes DATABASE_URL from no Secret key DATABASE_URL');
+    throw new Error(
+      `${deployment.metadata.name} takes DATABASE_URL from no Secret key DATABASE_URL`,
+    );
   return `/api/v1/namespaces/${NS}/secrets/${ref.name}`;
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
@@ -300,14 +305,26 @@ async function main(): Promise<void> {
 
   // Point the triggers at this run; put back what the overlay says at the end. The Secret
   // first: KEDA reads it when it rebuilds the scalers of a changed ScaledObject.
-  const secretPath = databaseSecretOf(await cluster.get<Obj>(deploymentPath('worker')));
-  const originalUrl: string = (await cluster.get<Obj>(secretPath)).data.DATABASE_URL;
-  const pointDatabase = (base64Url: string) =>
-    cluster.jsonPatch(secretPath, [
-      { op: 'replace', path: '/data/DATABASE_URL', value: base64Url },
-    ]);
+  const secretPaths = [
+    ...new Set(
+      await Promise.all(
+        (['ingest', 'worker'] as const).map(async (app) =>
+          databaseSecretOf(await cluster.get<Obj>(deploymentPath(app))),
+        ),
+      ),
+    ),
+  ];
+  const originalUrls = new Map<string, string>();
+  for (const secretPath of secretPaths)
+    originalUrls.set(secretPath, (await cluster.get<Obj>(secretPath)).data.DATABASE_URL);
+  const pointDatabase = async (base64Url: (secretPath: string) => string) => {
+    for (const secretPath of secretPaths)
+      await cluster.jsonPatch(secretPath, [
+        { op: 'replace', path: '/data/DATABASE_URL', value: base64Url(secretPath) },
+      ]);
+  };
   // KEDA runs on this machine: the run's database as the host reaches it.
-  await pointDatabase(Buffer.from(run.url).toString('base64'));
+  await pointDatabase(() => Buffer.from(run.url).toString('base64'));
   const soIngest = await cluster.get<Obj>(scaledObjectPath('ingest'));
   const soWorker = await cluster.get<Obj>(scaledObjectPath('worker'));
   const original = {
@@ -464,10 +481,10 @@ async function main(): Promise<void> {
     await step(IDLE_SEC * 1000);
 
     enter('burst', `${BURST} messages published as fast as possible`);
+    const burstStart = Date.now();
     const burst = await publish(producer, () => gen.next(), { topic: run.topics.tx, count: BURST });
     say(`burst published in ${burst.ms} ms`);
-    // Until the lag is under one replica's threshold: the drain rate sizes the flapping input.
-    const lagAtEnd = latest()?.lag ?? BURST;
+    // Until the lag is under one replica's threshold.
     const drainStart = Date.now();
     await waitUntil(
       'the burst to drain',
@@ -475,8 +492,7 @@ async function main(): Promise<void> {
         (latest()?.lag ?? Infinity) < settings.ingest.target && Date.now() - drainStart > 10_000,
       600,
     );
-    const capacity = Math.max(500, lagAtEnd / ((Date.now() - drainStart) / 1000));
-    say(`local ingest drained about ${Math.round(capacity)} msg/s`);
+    say(`the burst drained in ${Math.round((Date.now() - burstStart) / 1000)} s`);
 
     enter('sustained', `${SUSTAINED_RATE} msg/s for ${SUSTAINED_SEC}s`);
     await publish(producer, () => gen.next(), {
@@ -489,21 +505,17 @@ async function main(): Promise<void> {
     await waitUntil('both Deployments back to 0', bothZero, WAIT_ZERO_SEC);
     await step(2 * SAMPLE_SEC * 1000);
 
-    // Lag climbs by ~3 thresholds while publishing, then drains: it swings around the threshold.
-    const flapRate = Math.round(
-      Math.min(20_000, capacity + (3 * settings.ingest.target) / FLAP_ON_SEC),
-    );
+    // Each cycle puts FLAP_BURST_THRESHOLDS times the lag threshold on the topic at once and
+    // lets it drain: the lag swings across the threshold whatever ingest's capacity (a rate
+    // sized on a measured capacity stayed under it once ingest got faster).
+    const flapBurst = FLAP_BURST_THRESHOLDS * settings.ingest.target;
     enter(
       'flapping',
-      `${FLAP_CYCLES} cycles of ${FLAP_ON_SEC}s at ${flapRate} msg/s then ${FLAP_PERIOD_SEC - FLAP_ON_SEC}s silent`,
+      `${FLAP_CYCLES} cycles of ${flapBurst} messages at once, then silent to ${FLAP_PERIOD_SEC}s`,
     );
     for (let c = 0; c < FLAP_CYCLES; c++) {
       const cycleEnd = Date.now() + FLAP_PERIOD_SEC * 1000;
-      await publish(producer, () => gen.next(), {
-        topic: run.topics.tx,
-        rate: flapRate,
-        durationMs: FLAP_ON_SEC * 1000,
-      });
+      await publish(producer, () => gen.next(), { topic: run.topics.tx, count: flapBurst });
       await step(Math.max(0, cycleEnd - Date.now()));
     }
 
@@ -520,8 +532,8 @@ async function main(): Promise<void> {
     await producer.disconnect();
     await db.close();
     await ledger.end();
-    await pointDatabase(originalUrl).catch((err) =>
-      say(`restoring the worker's DATABASE_URL: ${(err as Error).message}`),
+    await pointDatabase((secretPath) => originalUrls.get(secretPath)!).catch((err) =>
+      say(`restoring the apps' DATABASE_URL: ${(err as Error).message}`),
     );
     await pointTriggers(original.topic, original.group, original.taskQueue).catch((err) =>
       say(`restoring the triggers: ${(err as Error).message}`),

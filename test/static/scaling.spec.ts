@@ -84,6 +84,12 @@ function registeredMetrics(): Set<string> {
   return new Set([...source.matchAll(/name:\s*'([a-z_:]+)'/g)].map((m) => m[1]));
 }
 
+function named(so: K8sObject, name: string): K8sObject {
+  const hit = so.spec.triggers.find((t: K8sObject) => t.name === name);
+  if (!hit) throw new Error(`${so.metadata.name}: no trigger named ${name}`);
+  return hit;
+}
+
 function trigger(so: K8sObject, type: string): K8sObject {
   const hits = so.spec.triggers.filter((t: K8sObject) => t.type === type);
   if (hits.length !== 1)
@@ -176,8 +182,8 @@ describe.each(KUSTOMIZATIONS)('scaling in %s', (dir) => {
   });
 
   it('keeps workers while settlement is in flight: PENDING batches in the ledger the worker writes', () => {
-    const t = trigger(worker, 'postgresql');
-    expect(t.name).toBe('in-flight-batches');
+    const t = named(worker, 'in-flight-batches');
+    expect(t.type).toBe('postgresql');
     const m = t.metadata;
     // KEDA resolves the variable from the worker Deployment: the same database, in every overlay.
     const deployment = find(objects, 'Deployment', worker.spec.scaleTargetRef.name);
@@ -196,6 +202,43 @@ describe.each(KUSTOMIZATIONS)('scaling in %s', (dir) => {
     expect(m.activationTargetQueryValue).toBe('0');
   });
 
+  // Activation only (one replica while batches form, never more), on the app's own
+  // DATABASE_URL, over every status batches are recorded with so batches_status_idx serves it.
+  function expectRecentBatches(so: K8sObject, replays: 'counted' | 'excluded') {
+    const t = named(so, 'recent-batches');
+    expect(t.type).toBe('postgresql');
+    const deployment = find(objects, 'Deployment', so.spec.scaleTargetRef.name);
+    const env = deployment.spec.template.spec.containers[0].env;
+    expect(env.find((e: K8sObject) => e.name === t.metadata.connectionFromEnv)).toBeDefined();
+    const schema = readText('libs/db/src/schema.ts');
+    const statuses = [
+      ...(/BATCH_STATUSES = \[([^\]]*)\]/.exec(schema)?.[1] ?? '').matchAll(/'([A-Z]+)'/g),
+    ];
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(t.metadata.query).toContain(
+      `status IN (${statuses.map((m) => `'${m[1]}'`).join(', ')})`,
+    );
+    expect(schema).toMatch(/index\('batches_status_idx'\)\.on\(t\.status, t\.createdAt\)/);
+    expect(t.metadata.query).toMatch(/created_at > now\(\) - interval '\d+ seconds'/);
+    expect(/replay_id IS NULL/.test(t.metadata.query)).toBe(replays === 'excluded');
+    expect(Number(t.metadata.targetQueryValue)).toBeGreaterThanOrEqual(1_000_000);
+    expect(t.metadata.activationTargetQueryValue).toBe('0');
+  }
+
+  it('keeps one worker while batches form, whatever the backlog and the PENDING count read', () => {
+    expectRecentBatches(worker, 'counted');
+  });
+
+  it('keeps ingest awake while traffic flows: the inbound rate, or recent batches without Prometheus', () => {
+    if (dir !== 'k8s/overlays/local') {
+      expect(Number(trigger(ingest, 'prometheus').metadata.activationThreshold)).toBeGreaterThan(0);
+      expect(ingest.spec.triggers.filter((t: K8sObject) => t.type === 'postgresql')).toEqual([]);
+      return;
+    }
+    // Replayed batches are formed by the worker, not by ingest.
+    expectRecentBatches(ingest, 'excluded');
+  });
+
   it('queries metrics the apps export in the Prometheus triggers', () => {
     const metrics = registeredMetrics();
     const prom = [ingest, worker].flatMap((so) =>
@@ -206,7 +249,11 @@ describe.each(KUSTOMIZATIONS)('scaling in %s', (dir) => {
       return;
     }
     expect(trigger(worker, 'temporal')).toBeDefined();
-    expect(worker.spec.triggers.map((t: K8sObject) => t.type)).toEqual(['temporal', 'postgresql']);
+    expect(worker.spec.triggers.map((t: K8sObject) => t.name)).toEqual([
+      'task-queue-backlog',
+      'in-flight-batches',
+      'recent-batches',
+    ]);
     expect(trigger(ingest, 'prometheus').metadata.query).toMatch(
       /rate\(settlement_ingest_messages_total\{topic="transactions"\}/,
     );
