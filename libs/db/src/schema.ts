@@ -117,7 +117,7 @@ export const postings = pgTable(
     // The natural key is the only index (migration 0013): one debit and one credit per
     // transaction, how replay and the ledger check find a transaction's postings. Every index
     // costs each settled transaction two entries; the former `id` key and `(account_id, id)`
-    // were read by nothing and cost about 8 us of PostgreSQL per transaction
+    // were read by nothing and cost about 7 us of PostgreSQL per transaction
     // (docs/benchmarks.md). An account-history read would add its own index back.
     primaryKey({ name: 'postings_pkey', columns: [t.transactionId, t.side] }),
     check('postings_amount_non_zero', sql`${t.amount} <> 0`),
