@@ -189,12 +189,14 @@ function applyOnce(
     const recorded = await writeDeadLetters(tx, deps, input, deadLetters);
     const outcomes = outcomeRecords(deps, input, posted.outcomes, settledAt);
     await insertOutbox(tx, input.batchId, outcomes);
-    await moveBalances(tx, input, accounts, fresh, posted.netMovements);
     const result = settledResult(input, posted.outcomes, duplicates.length, deadLetters);
     await recordBatch(tx, input, workflowId, result, settledAt);
     if (!input.replayId) {
       await advanceCursor(tx, input.topic, input.partition, input.nextOffset);
     }
+    // Last, so the account locks other batches queue on are held for one statement and
+    // the commit.
+    await moveBalances(tx, input, accounts, fresh, posted.netMovements);
     return { result, outbox: outboxByTopic([...recorded, ...outcomes]) };
   });
 }
@@ -409,7 +411,7 @@ function outcomeRecords(
   }));
 }
 
-/** Account locks are taken here, for the last statements only (see lockAndApplyMovements). */
+/** Account locks are taken here, in the transaction's last statement (see lockAndApplyMovements). */
 async function moveBalances(
   tx: LedgerTx,
   input: ResolvedBatch,
