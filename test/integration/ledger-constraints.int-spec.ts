@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { settleBatch } from '@settlement/activities';
+import { lockAndApplyMovements, readAccounts } from '@settlement/db';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { batch, openAccounts, startPartition } from './support/fixtures';
 
@@ -100,5 +101,66 @@ describe('ledger constraints in PostgreSQL', () => {
       sql`select balance::text as b from accounts where id = 'bank'`,
     );
     expect(balance[0].b).toBe('-10');
+  });
+
+  describe('lockAndApplyMovements: lock, floor check and moves in one statement', () => {
+    const balances = async () =>
+      Object.fromEntries(
+        (
+          await db.db.execute<{ id: string; b: string }>(
+            sql`select id, balance::text as b from accounts where id in ('bank', 'bob') order by id`,
+          )
+        ).map((r) => [r.id, r.b]),
+      );
+    const snapshotOf = () => db.db.transaction((tx) => readAccounts(tx, ['bank', 'bob']));
+
+    it('moves every balance when no debited account lost funds since the snapshot', async () => {
+      const before = await balances();
+      const snapshot = await snapshotOf();
+      const moves = new Map([
+        ['bank', -5n],
+        ['bob', 5n],
+      ]);
+      const ok = await db.db.transaction((tx) =>
+        lockAndApplyMovements(tx, snapshot, ['bank'], moves),
+      );
+      expect(ok).toBe(true);
+      expect(await balances()).toEqual({
+        bank: String(BigInt(before.bank) - 5n),
+        bob: String(BigInt(before.bob) + 5n),
+      });
+    });
+
+    it('moves nothing and answers false when a debited account lost funds meanwhile', async () => {
+      const snapshot = await snapshotOf();
+      // A concurrent debit after the snapshot.
+      await db.client.unsafe(`update accounts set balance = balance - 1 where id = 'bank'`);
+      const before = await balances();
+      const ok = await db.db.transaction((tx) =>
+        lockAndApplyMovements(tx, snapshot, ['bank'], new Map([['bob', 7n]])),
+      );
+      expect(ok).toBe(false);
+      expect(await balances()).toEqual(before);
+    });
+
+    it('refuses to commit a move that found no account', async () => {
+      const snapshot = await snapshotOf();
+      const before = await balances();
+      const err = await db.db
+        .transaction((tx) =>
+          lockAndApplyMovements(
+            tx,
+            snapshot,
+            [],
+            new Map([
+              ['bob', 3n],
+              ['ghost', -3n],
+            ]),
+          ),
+        )
+        .catch((e: Error) => e);
+      expect((err as Error).message).toMatch(/1 of 2 balance moves found no account/);
+      expect(await balances()).toEqual(before);
+    });
   });
 });

@@ -139,7 +139,7 @@ export async function lockAndApplyMovements(
   // every locked row, so all are locked before the first move; the moves join the locked rows
   // and run only when the check passed. A row a concurrent batch changed meanwhile is locked,
   // checked and moved in its newest version (read committed).
-  const [{ short }] = await tx.execute<{ short: number }>(
+  const [{ short, moved: movedCount }] = await tx.execute<{ short: number; moved: number }>(
     sql`with locked as materialized (
           select ${accounts.id} as id, ${accounts.balance} as balance from ${accounts}
           where ${anyOf(accounts.id, ids)} order by ${inLockOrder} for update),
@@ -157,7 +157,15 @@ export async function lockAndApplyMovements(
           returning a.id)
         select (select short from check_floors) as short, (select count(*) from moved)::int as moved`,
   );
-  return short === 0;
+  if (short > 0) return false;
+  // Every moved account was in the snapshot and accounts are never deleted: a move that
+  // found no row is a broken invariant, not something to commit without.
+  if (movedCount !== moved.length) {
+    throw new Error(
+      `${moved.length - movedCount} of ${moved.length} balance moves found no account`,
+    );
+  }
+  return true;
 }
 
 /** Content hashes of transactions the ledger already holds, by id. */
