@@ -132,7 +132,7 @@ export async function lockAndApplyMovements(
     const balance = snapshot.get(id)?.balance;
     return balance === undefined ? [] : [{ id, floor: balance.toString() }];
   });
-  const moved = [...movements]
+  const moves = [...movements]
     .filter(([, delta]) => delta !== 0n)
     .map(([id, delta]) => ({ id, delta: delta.toString() }));
   // FOR UPDATE sits above the sort: rows are locked in lock order. The check counts over
@@ -151,7 +151,7 @@ export async function lockAndApplyMovements(
         moved as (
           update accounts a set balance = a.balance + v.delta, updated_at = now()
           from locked l
-          join json_to_recordset(${jsonParam(moved)}::json) as v(id text, delta numeric)
+          join json_to_recordset(${jsonParam(moves)}::json) as v(id text, delta numeric)
             on v.id = l.id
           where a.id = l.id and (select short from check_floors) = 0
           returning a.id)
@@ -160,9 +160,9 @@ export async function lockAndApplyMovements(
   if (short > 0) return false;
   // Every moved account was in the snapshot and accounts are never deleted: a move that
   // found no row is a broken invariant, not something to commit without.
-  if (movedCount !== moved.length) {
+  if (movedCount !== moves.length) {
     throw new Error(
-      `${moved.length - movedCount} of ${moved.length} balance moves found no account`,
+      `${moves.length - movedCount} of ${moves.length} balance moves found no account`,
     );
   }
   return true;
